@@ -1,0 +1,17 @@
+import { once } from "node:events";
+import type { AddressInfo, Server } from "node:net";
+
+/** Listens on a kernel-chosen free port on loopback, so parallel test files never collide. */
+export async function listen(server: Server, host = "127.0.0.1"): Promise<number> {
+  server.listen(0, host);
+  await once(server, "listening");
+  return (server.address() as AddressInfo).port;
+}
+
+/** Closes a server and every connection it still holds (keep-alive sockets would otherwise hold close() open). */
+export async function closeServer(server: Server & { closeAllConnections?: () => void }): Promise<void> {
+  if (!server.listening) return;
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeAllConnections?.();
+  await closed;
+}
