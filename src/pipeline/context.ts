@@ -35,6 +35,8 @@ export interface RequestContext {
   /** Whether the client reached us over TLS. */
   readonly secure: boolean;
   readonly identity: ClientIdentity;
+  /** The X-Forwarded-For chain the backend receives: a trusted proxy's chain plus its address, or just the peer. */
+  readonly forwardedFor: string;
   /**
    * The request path, validated once by the route stage. Every later stage matches on this string and the proxy
    * forwards exactly this string, so what was authorized is what the backend sees.

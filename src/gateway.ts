@@ -1,0 +1,85 @@
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Config } from "./config/schema.js";
+import { buildDefaultPlugins, type DefaultPluginDeps } from "./default-plugins.js";
+import { type Logger, loggablePath } from "./observability/log.js";
+import { clientAddress } from "./pipeline/client-address.js";
+import type { RequestContext } from "./pipeline/context.js";
+import { assertUniqueNames, type Plugin } from "./pipeline/plugin.js";
+import { runPipeline } from "./pipeline/run.js";
+
+export interface GatewayOptions extends Partial<DefaultPluginDeps> {
+  /** Reshapes the default stages, e.g. `(defaults) => insertBefore(defaults, "proxy", audit())`. */
+  plugins?: (defaults: Plugin[]) => Plugin[];
+  logger: Logger;
+}
+
+export interface Gateway {
+  /** A request listener for any node:http or node:https server. */
+  readonly handler: (req: IncomingMessage, res: ServerResponse) => void;
+  readonly plugins: readonly Plugin[];
+  /** Closes every plugin (upstream connections, Redis, timers). */
+  close(): Promise<void>;
+}
+
+/**
+ * Builds the gateway: the plugins in order, each free to answer and stop the request.
+ * @example
+ * const gateway = createGateway(parseConfig({ upstream: { url: "https://vault:8200" } }), { logger });
+ * https.createServer(tlsOptions, gateway.handler).listen(8200);
+ */
+export function createGateway(config: Config, options: GatewayOptions): Gateway {
+  const { logger } = options;
+  const defaults = buildDefaultPlugins(config, options);
+  const plugins = options.plugins ? options.plugins(defaults) : defaults;
+  assertUniqueNames(plugins);
+  const trustedProxies = new Set(config.trustedProxies);
+  const logError = (error: unknown) => logger.error({ err: error }, "request failed");
+
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    const address = clientAddress(req, trustedProxies);
+    const ctx: RequestContext = {
+      id: randomUUID(),
+      req,
+      res,
+      startedAt: performance.now(),
+      secure: "encrypted" in req.socket && req.socket.encrypted === true,
+      identity: { ip: address.ip },
+      forwardedFor: address.forwardedFor,
+      path: "",
+      query: "",
+      upstreamHeaders: {},
+      responseHeaders: {},
+      responseHooks: [],
+      logFields: {},
+    };
+    res.once("close", () => logAccess(logger, ctx));
+    void runPipeline(plugins, ctx, logError);
+  };
+
+  return {
+    handler,
+    plugins,
+    async close() {
+      await Promise.allSettled(plugins.map((plugin) => plugin.close?.()));
+    },
+  };
+}
+
+/** One line per request: who, what, how it ended. Never a token, cookie or body. */
+function logAccess(logger: Logger, ctx: RequestContext): void {
+  const { identity, res } = ctx;
+  logger.info(
+    {
+      requestId: ctx.id,
+      method: ctx.req.method,
+      path: ctx.path === "" ? undefined : loggablePath(ctx.path),
+      status: res.headersSent ? res.statusCode : undefined,
+      completed: res.writableFinished,
+      durationMs: Math.round((performance.now() - ctx.startedAt) * 10) / 10,
+      client: { ip: identity.ip, certSubject: identity.certSubject, tokenId: identity.tokenId?.slice(0, 16) },
+      ...ctx.logFields,
+    },
+    "request",
+  );
+}

@@ -1,0 +1,105 @@
+import type { OutgoingHttpHeaders } from "node:http";
+import type { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { normalizeBackendError } from "../../errors/normalize.js";
+import type { RequestContext } from "../../pipeline/context.js";
+import type { UpstreamReply } from "./engine.js";
+import { downstreamHeaders } from "./headers.js";
+
+export interface RelayLimits {
+  /** Error bodies are buffered to rewrite them; past this many bytes the status's own message is used. */
+  readonly maxErrorBodyBytes: number;
+  /** Success bodies a response hook asked to read (login answers) are buffered up to this; larger ones stream. */
+  readonly maxCapturedBodyBytes: number;
+}
+
+// Headers describing a body we replace when we rewrite an error
+const BODY_HEADERS = ["content-length", "content-type", "content-encoding", "content-range", "etag", "last-modified"];
+
+/**
+ * Sends the backend's answer on. Success bodies stream through untouched; error bodies (>= 400) are read within a
+ * bound and rewritten into the API's `{"errors": [...]}` shape. A backend that breaks off mid-body makes the client's
+ * connection end at once (pipeline destroys it), never hang with a truncated body.
+ */
+export async function relay(ctx: RequestContext, reply: UpstreamReply, limits: RelayLimits): Promise<void> {
+  const headers = downstreamHeaders(reply.headers);
+  Object.assign(headers, ctx.responseHeaders);
+  if (reply.status >= 400) return relayError(ctx, reply, headers, limits);
+
+  const hooks = ctx.responseHooks;
+  if (hooks.length > 0 && hooks.some((h) => h.wantsBody)) {
+    const captured = await readAtMost(reply.body, limits.maxCapturedBodyBytes);
+    for (const hook of hooks)
+      hook.apply({ status: reply.status, headers, ...(captured.complete ? { body: captured.body } : {}) });
+    ctx.res.writeHead(reply.status, headers);
+    if (captured.complete) {
+      ctx.res.end(captured.body);
+      return;
+    }
+    ctx.res.write(captured.body);
+  } else {
+    for (const hook of hooks) hook.apply({ status: reply.status, headers });
+    ctx.res.writeHead(reply.status, headers);
+  }
+  await pipeline(reply.body, ctx.res);
+}
+
+async function relayError(
+  ctx: RequestContext,
+  reply: UpstreamReply,
+  headers: OutgoingHttpHeaders,
+  limits: RelayLimits,
+): Promise<void> {
+  const captured = await readAtMost(reply.body, limits.maxErrorBodyBytes);
+  if (!captured.complete) reply.body.destroy(); // the rest is not worth reading: drop the upstream connection
+  for (const hook of ctx.responseHooks) hook.apply({ status: reply.status, headers });
+  const normalized = normalizeBackendError(
+    reply.status,
+    reply.headers["content-type"],
+    captured.complete ? captured.body : undefined,
+  );
+  for (const name of BODY_HEADERS) delete headers[name];
+  headers["content-type"] = "application/json";
+  headers["content-length"] = normalized.body.length;
+  ctx.res.writeHead(reply.status, headers);
+  ctx.res.end(normalized.body);
+}
+
+interface Captured {
+  readonly body: Buffer;
+  /** False when the body was larger than the bound: `body` then holds what was read so far. */
+  readonly complete: boolean;
+}
+
+/**
+ * Reads a stream until it ends or more than `limit` bytes have been read. In the second case the stream is left
+ * paused (not destroyed) so the caller can still send the rest on. A stream that closes before its end rejects.
+ */
+function readAtMost(stream: Readable, limit: number): Promise<Captured> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const cleanup = () => {
+      stream.off("data", onData).off("end", onEnd).off("error", onError).off("close", onClose);
+    };
+    const onData = (chunk: Buffer) => {
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size > limit) {
+        stream.pause();
+        cleanup();
+        resolve({ body: Buffer.concat(chunks, size), complete: false });
+      }
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve({ body: Buffer.concat(chunks, size), complete: true });
+    };
+    const onError = (error: Error) => {
+      cleanup();
+      reject(error);
+    };
+    const onClose = () => onError(new Error("the backend closed the response before its end"));
+    stream.on("data", onData).on("end", onEnd).on("error", onError).on("close", onClose);
+  });
+}

@@ -1,0 +1,113 @@
+import { createServer } from "node:net";
+import test from "ava";
+import { startBackend } from "../helpers/backend.js";
+import { startGateway } from "../helpers/gateway.js";
+import { closeServer, listen } from "../helpers/servers.js";
+
+test("a backend's HTML 502 page reaches the client as a 502 in the errors shape", async (t) => {
+  const backend = await startBackend((_req, res) => {
+    res.writeHead(502, { "content-type": "text/html", etag: '"x"' }).end("<html><body>Bad Gateway</body></html>");
+  });
+  t.teardown(() => backend.close());
+  const gw = await startGateway({ upstream: { url: backend.url } });
+  t.teardown(() => gw.close());
+  const reply = await gw.request("/v1/secret/foo");
+  t.is(reply.status, 502);
+  t.is(reply.headers["content-type"], "application/json");
+  t.is(Number(reply.headers["content-length"]), Buffer.byteLength(reply.body));
+  t.is(reply.headers.etag, undefined);
+  t.deepEqual(JSON.parse(reply.body), { errors: ["bad gateway"] });
+});
+
+test("Vault's 404 with an empty errors array gets a message, and other headers survive", async (t) => {
+  const backend = await startBackend((_req, res) => {
+    res.writeHead(404, { "content-type": "application/json", "cache-control": "no-store" }).end('{"errors":[]}\n');
+  });
+  t.teardown(() => backend.close());
+  const gw = await startGateway({ upstream: { url: backend.url } });
+  t.teardown(() => gw.close());
+  const reply = await gw.request("/v1/secret/missing");
+  t.is(reply.status, 404);
+  t.deepEqual(JSON.parse(reply.body), { errors: ["not found"] });
+  t.is(reply.headers["cache-control"], "no-store");
+});
+
+test("a huge error body is not buffered whole: the status message is used", async (t) => {
+  const backend = await startBackend((_req, res) => {
+    res.writeHead(500, { "content-type": "text/plain" }).end("x".repeat(2 * 1024 * 1024));
+  });
+  t.teardown(() => backend.close());
+  const gw = await startGateway({ upstream: { url: backend.url } });
+  t.teardown(() => gw.close());
+  const reply = await gw.request("/v1/secret/foo");
+  t.is(reply.status, 500);
+  t.deepEqual(JSON.parse(reply.body), { errors: ["internal server error"] });
+});
+
+test("a backend that resets the connection gives 503 with Retry-After, and the next request is served", async (t) => {
+  let reset = true;
+  const backend = await startBackend((req, res) => {
+    if (reset) return void req.socket.resetAndDestroy();
+    res.writeHead(200, { "content-type": "application/json" }).end("{}");
+  });
+  t.teardown(() => backend.close());
+  const gw = await startGateway({ upstream: { url: backend.url } });
+  t.teardown(() => gw.close());
+  const failed = await gw.request("/v1/secret/foo");
+  t.is(failed.status, 503);
+  t.is(failed.headers["retry-after"], "1");
+  t.deepEqual(JSON.parse(failed.body), { errors: ["the backend is unavailable, try again later"] });
+  reset = false;
+  t.is((await gw.request("/v1/secret/foo")).status, 200);
+});
+
+test("backend down gives 503; when it comes back, requests succeed without a restart", async (t) => {
+  const backend = await startBackend();
+  t.teardown(() => backend.close());
+  const gw = await startGateway({ upstream: { url: backend.url } });
+  t.teardown(() => gw.close());
+  t.is((await gw.request("/v1/secret/foo")).status, 200);
+  await backend.close();
+  const down = await gw.request("/v1/secret/foo");
+  t.is(down.status, 503);
+  t.true(Array.isArray(JSON.parse(down.body).errors));
+  await backend.restart();
+  t.is((await gw.request("/v1/secret/foo")).status, 200);
+});
+
+test("a backend that never answers gives 503 after the upstream timeout", async (t) => {
+  const backend = await startBackend(() => {}); // holds every request open
+  t.teardown(() => backend.close());
+  const gw = await startGateway({ upstream: { url: backend.url, timeoutMs: 300 } });
+  t.teardown(() => gw.close());
+  const started = performance.now();
+  const reply = await gw.request("/v1/secret/foo");
+  t.is(reply.status, 503);
+  t.deepEqual(JSON.parse(reply.body), { errors: ["the backend did not answer in time"] });
+  t.true(performance.now() - started < 2_000);
+});
+
+test("a backend that answers garbage gives 502 in the errors shape", async (t) => {
+  const garbage = createServer((socket) => socket.resume().end("SSH-2.0-OpenSSH_9.0\r\n\r\n"));
+  const port = await listen(garbage);
+  t.teardown(() => closeServer(garbage));
+  const gw = await startGateway({ upstream: { url: `http://127.0.0.1:${port}` } });
+  t.teardown(() => gw.close());
+  const reply = await gw.request("/v1/secret/foo");
+  t.is(reply.status, 502);
+  t.deepEqual(JSON.parse(reply.body), { errors: ["the backend sent an invalid response"] });
+});
+
+test("a backend that dies mid-body ends the client's connection instead of leaving it hanging", async (t) => {
+  const backend = await startBackend((req, res) => {
+    res.writeHead(200, { "content-type": "application/json", "content-length": "100000" });
+    res.write("x".repeat(1000));
+    setTimeout(() => req.socket.destroy(), 50);
+  });
+  t.teardown(() => backend.close());
+  const gw = await startGateway({ upstream: { url: backend.url } });
+  t.teardown(() => gw.close());
+  const started = performance.now();
+  await t.throwsAsync(gw.request("/v1/secret/foo"));
+  t.true(performance.now() - started < 2_000);
+});

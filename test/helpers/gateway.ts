@@ -1,0 +1,99 @@
+import type { IncomingHttpHeaders } from "node:http";
+import { Agent, request as httpsRequest } from "node:https";
+import { parseConfig } from "../../src/config/load.js";
+import type { ConfigInput } from "../../src/config/schema.js";
+import { createGateway, type Gateway, type GatewayOptions } from "../../src/gateway.js";
+import { createLogger } from "../../src/observability/log.js";
+import { type Listener, startListener } from "../../src/server/listen.js";
+import { serverTlsOptions } from "../../src/tls/context.js";
+import { createDevPki, type DevPki } from "../../src/tls/dev-certs.js";
+
+let pki: DevPki | undefined;
+/** One throwaway CA per test process: fixture PEMs would expire, and key generation is not free. */
+export function sharedPki(): DevPki {
+  pki ??= createDevPki();
+  return pki;
+}
+
+export interface Reply {
+  readonly status: number;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: string;
+}
+
+export interface RequestOptions {
+  method?: string;
+  headers?: Record<string, string | string[]>;
+  body?: string | Buffer;
+  /** Shorthand for the X-Nomad-Token header. */
+  token?: string;
+}
+
+export interface TestGateway {
+  readonly url: string;
+  readonly port: number;
+  readonly gateway: Gateway;
+  readonly listener: Listener;
+  /** Every log line the gateway wrote, parsed. */
+  readonly logs: Array<Record<string, unknown>>;
+  /** The raw log output, to search for things that must never appear in it. */
+  readonly rawLog: () => string;
+  request(path: string, options?: RequestOptions): Promise<Reply>;
+  close(): Promise<void>;
+}
+
+/** Starts the gateway over real TLS on 127.0.0.1, port 0, in front of `config.upstream.url`. */
+export async function startGateway(
+  config: ConfigInput,
+  options: Omit<GatewayOptions, "logger"> = {},
+): Promise<TestGateway> {
+  const { ca, server } = sharedPki();
+  const lines: string[] = [];
+  const logger = createLogger({ level: "info", destination: { write: (line: string) => void lines.push(line) } });
+  const parsed = parseConfig({ ...config, listen: { host: "127.0.0.1", port: 0 } });
+  const gateway = createGateway(parsed, { ...options, logger });
+  const listener = await startListener(gateway.handler, {
+    host: "127.0.0.1",
+    port: 0,
+    tls: serverTlsOptions({ cert: server.cert, key: server.key }, { clientCerts: "off" }),
+    limits: parsed.limits,
+    logger,
+  });
+  const agent = new Agent({ ca: ca.cert, keepAlive: false });
+  return {
+    url: listener.url,
+    port: listener.port,
+    gateway,
+    listener,
+    get logs() {
+      return lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    },
+    rawLog: () => lines.join(""),
+    request: (path, requestOptions = {}) => httpsGet(listener.port, path, agent, requestOptions),
+    async close() {
+      await listener.close(100);
+      await gateway.close();
+      agent.destroy();
+    },
+  };
+}
+
+function httpsGet(port: number, path: string, agent: Agent, options: RequestOptions): Promise<Reply> {
+  const headers = { ...options.headers };
+  if (options.token !== undefined) headers["x-nomad-token"] = options.token;
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(
+      { host: "127.0.0.1", port, path, method: options.method ?? "GET", headers, agent, servername: "localhost" },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        res.on("end", () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString("utf8") }),
+        );
+        res.on("error", reject);
+      },
+    );
+    req.on("error", reject);
+    req.end(options.body);
+  });
+}
