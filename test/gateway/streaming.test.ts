@@ -3,7 +3,8 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import test from "ava";
 import { startBackend } from "../helpers/backend.js";
-import { sharedPki, startGateway } from "../helpers/gateway.js";
+import { startGateway } from "../helpers/gateway.js";
+import { testPki } from "../helpers/tls.js";
 
 const SIZE = 50 * 1024 * 1024;
 const CHUNK = Buffer.alloc(64 * 1024, "a");
@@ -25,7 +26,7 @@ test("a 50 MB response streams through while the gateway's memory grows by far l
   let peak = before;
   const received = await new Promise<number>((resolve, reject) => {
     const req = request(
-      { host: "127.0.0.1", port: gw.port, path: "/v1/secret/big", ca: sharedPki().ca.cert, servername: "localhost" },
+      { host: "127.0.0.1", port: gw.port, path: "/v1/secret/big", ca: testPki().ca.cert, servername: "localhost" },
       (res) => {
         let count = 0;
         res.on("data", (chunk: Buffer) => {

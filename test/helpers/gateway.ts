@@ -6,14 +6,7 @@ import { createGateway, type Gateway, type GatewayOptions } from "../../src/gate
 import { createLogger } from "../../src/observability/log.js";
 import { type Listener, startListener } from "../../src/server/listen.js";
 import { serverTlsOptions } from "../../src/tls/context.js";
-import { createDevPki, type DevPki } from "../../src/tls/dev-certs.js";
-
-let pki: DevPki | undefined;
-/** One throwaway CA per test process: fixture PEMs would expire, and key generation is not free. */
-export function sharedPki(): DevPki {
-  pki ??= createDevPki();
-  return pki;
-}
+import { testPki } from "./tls.js";
 
 export interface Reply {
   readonly status: number;
@@ -47,7 +40,7 @@ export async function startGateway(
   config: ConfigInput,
   options: Omit<GatewayOptions, "logger"> = {},
 ): Promise<TestGateway> {
-  const { ca, server } = sharedPki();
+  const { ca, server } = testPki();
   const lines: string[] = [];
   const logger = createLogger({ level: "info", destination: { write: (line: string) => void lines.push(line) } });
   const parsed = parseConfig({ ...config, listen: { host: "127.0.0.1", port: 0 } });

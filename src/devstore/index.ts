@@ -1,0 +1,2 @@
+export type { DevStore, DevStoreOptions } from "./server.js";
+export { startDevStore } from "./server.js";
