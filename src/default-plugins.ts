@@ -1,26 +1,80 @@
+import { randomBytes } from "node:crypto";
 import { Agent as HttpAgent } from "node:http";
 import { Agent as HttpsAgent } from "node:https";
+import { compact } from "./config/compact.js";
 import type { Config } from "./config/schema.js";
+import { ConfigError } from "./errors/gateway-error.js";
 import type { Logger } from "./observability/log.js";
 import type { Plugin } from "./pipeline/plugin.js";
-import { DEFAULT_TOKEN_SOURCES } from "./plugins/auth/token.js";
+import { auth, backendVerifier, DEFAULT_ALLOW_LIST, staticVerifier } from "./plugins/auth/index.js";
+import { clientCert } from "./plugins/client-cert.js";
+import { help } from "./plugins/help/index.js";
+import { limit } from "./plugins/limit.js";
 import { httpProxyEngine, proxy } from "./plugins/proxy/index.js";
 import { route } from "./plugins/route/index.js";
+import {
+  createRedisClient,
+  FallbackLimiter,
+  type Limiter,
+  MemoryLimiter,
+  RedisLimiter,
+  whenReady,
+} from "./ratelimit/index.js";
+import { upstreamTls } from "./tls/upstream.js";
 
 export interface DefaultPluginDeps {
   logger: Logger;
 }
 
-/** The stages in request order: route, then the forwarding proxy. */
-export function buildDefaultPlugins(config: Config, deps: DefaultPluginDeps): Plugin[] {
+/** The stages in request order: route, client-cert (mTLS), auth, limit, help, proxy. */
+export async function buildDefaultPlugins(config: Config, deps: DefaultPluginDeps): Promise<Plugin[]> {
+  const { logger } = deps;
   const upstream = new URL(config.upstream.url);
-  const tokenSources = DEFAULT_TOKEN_SOURCES;
-  const agent = upstreamAgent(config, upstream);
-  if (upstream.protocol === "https:" && config.upstream.tls.insecureSkipVerify) {
-    deps.logger.warn({ upstream: upstream.origin }, "upstream TLS verification is OFF (insecureSkipVerify)");
+  const agent = await upstreamAgent(config, upstream, logger);
+  // one key for every hash of an identity; random per process unless configured (then shared by all gateways)
+  const secret = config.secret ?? randomBytes(32).toString("base64url");
+  const tokenSources = { headers: config.auth.tokenHeaders, cookie: config.auth.cookie };
+  const allowList = config.auth.allowList ?? DEFAULT_ALLOW_LIST;
+  const backendCalls = {
+    upstream,
+    tokenHeader: config.upstream.tokenHeader,
+    agent,
+    timeoutMs: config.auth.lookupTimeoutMs,
+  };
+
+  const plugins: Plugin[] = [route({ tokenHeaders: tokenSources.headers })];
+  if (config.tls.enabled && config.tls.clientCerts.mode !== "off")
+    plugins.push(clientCert({ mode: config.tls.clientCerts.mode }));
+  const authStage = auth({
+    verifier:
+      config.auth.verifier.type === "static"
+        ? staticVerifier({ file: config.auth.verifier.file })
+        : backendVerifier(backendCalls),
+    tokenSources,
+    allowList,
+    ...compact({ loginPaths: config.auth.loginPaths, allowedOrigins: config.auth.allowedOrigins }),
+    cache: config.auth.cache,
+    secret,
+    secureCookie: config.tls.enabled && config.auth.secureCookie,
+  });
+  plugins.push(authStage);
+  if (config.rateLimit.rules.length > 0) {
+    plugins.push(
+      limit({
+        rules: config.rateLimit.rules.map(compact),
+        limiter: await createLimiter(config, logger),
+        legacyHeaders: config.rateLimit.legacyHeaders,
+        keys: { secret },
+      }),
+    );
   }
-  return [
-    route({ tokenHeaders: tokenSources.headers }),
+  plugins.push(
+    help({
+      ...backendCalls,
+      entries: config.help.entries,
+      cacheTtlMs: config.help.cacheTtlMs,
+      allowList: authStage.allowList,
+    }),
     proxy({
       engine: httpProxyEngine({
         upstream,
@@ -35,15 +89,48 @@ export function buildDefaultPlugins(config: Config, deps: DefaultPluginDeps): Pl
       maxErrorBodyBytes: config.limits.maxErrorBodyBytes,
       maxCapturedBodyBytes: config.limits.maxCapturedBodyBytes,
     }),
-  ];
+  );
+  return plugins;
 }
 
-function upstreamAgent(config: Config, upstream: URL): HttpAgent | HttpsAgent {
+/** One keep-alive agent for everything that talks to the backend: forwarding, token lookups, help checks. */
+async function upstreamAgent(config: Config, upstream: URL, logger: Logger): Promise<HttpAgent | HttpsAgent> {
   const common = {
     keepAlive: true,
     maxSockets: config.upstream.maxSockets,
     maxFreeSockets: 64,
     scheduling: "lifo" as const,
   };
-  return upstream.protocol === "https:" ? new HttpsAgent(common) : new HttpAgent(common);
+  if (upstream.protocol !== "https:") return new HttpAgent(common);
+  const { tls } = config.upstream;
+  const { agentOptions, warning } = await upstreamTls(compact(tls));
+  if (warning !== undefined) logger.warn({ upstream: upstream.origin }, warning);
+  return new HttpsAgent({ ...common, ...agentOptions });
+}
+
+/** Redis when configured (with a per-rule local fallback while it is away), else a bounded in-memory limiter. */
+async function createLimiter(config: Config, logger: Logger): Promise<Limiter> {
+  const { redis, gatewayCount } = config.rateLimit;
+  if (redis === undefined) {
+    if (gatewayCount > 1)
+      logger.warn("rate limits are per process: configure rateLimit.redis to share them across gateways");
+    return new MemoryLimiter();
+  }
+  const sharesIdentities = config.rateLimit.rules.some((rule) => rule.key !== "global");
+  if (config.secret === undefined && sharesIdentities && gatewayCount > 1) {
+    throw new ConfigError("secret: required when gateways share rate limits in Redis, so each hashes identities alike");
+  }
+  const client = createRedisClient({
+    ...compact(redis),
+    onError: (error) => logger.debug({ err: error.message }, "redis connection error"),
+  });
+  if (!(await whenReady(client, redis.connectTimeoutMs))) {
+    logger.warn("Redis is not reachable at start: rate limits run locally until it is");
+  }
+  return new FallbackLimiter({
+    remote: new RedisLimiter(client),
+    gatewayCount,
+    timeoutMs: redis.commandTimeoutMs,
+    logger,
+  });
 }

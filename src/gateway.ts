@@ -25,12 +25,12 @@ export interface Gateway {
 /**
  * Builds the gateway: the plugins in order, each free to answer and stop the request.
  * @example
- * const gateway = createGateway(parseConfig({ upstream: { url: "https://vault:8200" } }), { logger });
+ * const gateway = await createGateway(parseConfig({ upstream: { url: "https://vault:8200" } }), { logger });
  * https.createServer(tlsOptions, gateway.handler).listen(8200);
  */
-export function createGateway(config: Config, options: GatewayOptions): Gateway {
+export async function createGateway(config: Config, options: GatewayOptions): Promise<Gateway> {
   const { logger } = options;
-  const defaults = buildDefaultPlugins(config, options);
+  const defaults = await buildDefaultPlugins(config, options);
   const plugins = options.plugins ? options.plugins(defaults) : defaults;
   assertUniqueNames(plugins);
   const trustedProxies = new Set(config.trustedProxies);

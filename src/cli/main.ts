@@ -48,7 +48,8 @@ async function main(argv: string[]): Promise<void> {
         },
       });
       const port = Number(values.port);
-      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`--port: not a port number: ${values.port}`);
+      if (!Number.isInteger(port) || port < 0 || port > 65535)
+        throw new ConfigError(`--port: not a port number: ${values.port}`);
       await runDev({
         host: values.host,
         port,

@@ -1,7 +1,7 @@
 import { loadConfigFile } from "../config/load.js";
 import type { Config } from "../config/schema.js";
 import { createLogger } from "../observability/log.js";
-import { runGateway } from "../server/run.js";
+import { runGateway, serverTlsConfig } from "../server/run.js";
 import { loadServerTls } from "../tls/context.js";
 import { handleSignals } from "./signals.js";
 
@@ -11,24 +11,18 @@ export async function runServe(configFile: string): Promise<void> {
   const logger = createLogger({ level: config.log.level });
   const running = await runGateway(config, { logger });
   logger.info({ url: running.listener.url, upstream: config.upstream.url }, "portcullis listening");
-  handleSignals(logger, () => running.stop(), () => running.reloadTls());
+  handleSignals(
+    logger,
+    () => running.stop(),
+    () => running.reloadTls(),
+  );
 }
 
 /** `portcullis check --config FILE`: validates the file and the certificates it names, then exits. */
 export async function runCheck(configFile: string): Promise<Config> {
   const config = await loadConfigFile(configFile);
   if (config.tls.enabled) {
-    const { clientCerts } = config.tls;
-    const { warnings } = await loadServerTls(
-      {
-        certFile: config.tls.certFile,
-        keyFile: config.tls.keyFile,
-        clientCerts: clientCerts.mode,
-        ...(clientCerts.caFile === undefined ? {} : { caFile: clientCerts.caFile }),
-        ...(clientCerts.crlFile === undefined ? {} : { crlFile: clientCerts.crlFile }),
-      },
-      { host: config.listen.host },
-    );
+    const { warnings } = await loadServerTls(serverTlsConfig(config), { host: config.listen.host });
     for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`);
   }
   return config;

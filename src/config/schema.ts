@@ -55,6 +55,82 @@ const limits = z.strictObject({
   keepAliveTimeoutMs: positiveInt.default(5_000),
 });
 
+const auth = z.strictObject({
+  /** Headers a client may send its token in; the first three are what Nomad-, Vault- and API-style clients use. */
+  tokenHeaders: z.array(headerName).min(1).default(["x-nomad-token", "x-vault-token"]),
+  cookie: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/, "a cookie name")
+    .default("token"),
+  verifier: z
+    .discriminatedUnion("type", [
+      z.strictObject({ type: z.literal("backend") }),
+      z.strictObject({ type: z.literal("static"), file: z.string() }),
+    ])
+    .default({ type: "backend" }),
+  /** Paths (after /v1/) reached without a token; replaces the default list when given. */
+  allowList: z.array(z.string()).optional(),
+  loginPaths: z.array(z.string()).optional(),
+  cache: z
+    .strictObject({
+      max: positiveInt.default(10_000),
+      negativeMax: positiveInt.default(1_000),
+      positiveTtlMs: positiveInt.default(30_000),
+      negativeTtlMs: positiveInt.default(5_000),
+    })
+    .prefault({}),
+  secureCookie: z.boolean().default(true),
+  /** The gateway's own origins, for the CSRF check of cookie-authenticated writes (default: the request's Host). */
+  allowedOrigins: z.array(z.string()).optional(),
+  /** Timeout of a token lookup at the backend. */
+  lookupTimeoutMs: positiveInt.default(5_000),
+});
+
+const help = z.strictObject({
+  /** Extra help texts, path pattern -> text; they override the built-in ones. */
+  entries: z.record(z.string(), z.string()).default({}),
+  cacheTtlMs: positiveInt.default(10_000),
+});
+
+const redisNode = z.strictObject({ host: z.string(), port: port });
+const redis = z.strictObject({
+  url: z.string().optional(),
+  sentinels: z.array(redisNode).optional(),
+  sentinelMaster: z.string().optional(),
+  clusterNodes: z.array(redisNode).optional(),
+  username: z.string().optional(),
+  password: z.string().optional(),
+  tls: z.boolean().optional(),
+  commandTimeoutMs: positiveInt.default(250),
+  connectTimeoutMs: positiveInt.default(1_000),
+});
+
+const rateLimitRule = z.strictObject({
+  name: z.string(),
+  paths: z.array(z.string()).min(1),
+  key: z.enum(["token", "cert", "ip", "global"]),
+  limit: positiveInt,
+  periodMs: positiveInt,
+  burst: positiveInt.optional(),
+  fallback: z.enum(["local", "open", "closed"]).optional(),
+});
+
+/** Password guessing on login endpoints is the attack a secret-store gateway sees most: limited unless turned off. */
+export const DEFAULT_RATE_LIMIT_RULES = [
+  { name: "login", paths: ["auth/*/login", "auth/*/login/*"], key: "ip", limit: 20, periodMs: 60_000, burst: 10 },
+] as const;
+
+const rateLimit = z.strictObject({
+  /** Without redis, the rules run in a bounded in-memory limiter of this process only. */
+  redis: redis.optional(),
+  /** How many gateways share the limits: in a Redis outage each one allows its share locally. */
+  gatewayCount: positiveInt.default(1),
+  legacyHeaders: z.boolean().default(false),
+  rules: z
+    .array(rateLimitRule)
+    .default(() => DEFAULT_RATE_LIMIT_RULES.map((rule) => ({ ...rule, paths: [...rule.paths] }))),
+});
+
 export const configSchema = z.strictObject({
   listen: z.strictObject({ host: z.string().default("127.0.0.1"), port: port.default(8200) }).prefault({}),
   tls: tls.prefault({}),
@@ -62,6 +138,14 @@ export const configSchema = z.strictObject({
   /** Peers whose X-Forwarded-For is believed (e.g. your load balancer). */
   trustedProxies: z.array(ipAddress).default([]),
   limits: limits.prefault({}),
+  /**
+   * Key for hashing tokens and client identities (>= 32 characters). Gateways that share a Redis must share it, so
+   * one token counts as one identity everywhere; random per process when absent.
+   */
+  secret: z.string().min(32, "at least 32 characters").optional(),
+  auth: auth.prefault({}),
+  help: help.prefault({}),
+  rateLimit: rateLimit.prefault({}),
   log: z
     .strictObject({ level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info") })
     .prefault({}),

@@ -88,7 +88,19 @@ test("a backend that never answers gives 503 after the upstream timeout", async 
 });
 
 test("a backend that answers garbage gives 502 in the errors shape", async (t) => {
-  const garbage = createServer((socket) => socket.resume().end("SSH-2.0-OpenSSH_9.0\r\n\r\n"));
+  // token lookups get a proper answer, so the request that meets the garbage is the forwarded one
+  const lookupOk = JSON.stringify({ data: { ttl: 0 } });
+  const garbage = createServer((socket) => {
+    socket.once("data", (head: Buffer) => {
+      socket.resume();
+      if (!head.toString("latin1").startsWith("GET /v1/auth/token/lookup-self ")) {
+        return void socket.end("SSH-2.0-OpenSSH_9.0\r\n\r\n");
+      }
+      socket.end(
+        `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${lookupOk.length}\r\nconnection: close\r\n\r\n${lookupOk}`,
+      );
+    });
+  });
   const port = await listen(garbage);
   t.teardown(() => closeServer(garbage));
   const gw = await startGateway({ upstream: { url: `http://127.0.0.1:${port}` } });

@@ -1,6 +1,6 @@
 import { connect } from "node:net";
 import test from "ava";
-import { startBackend } from "../helpers/backend.js";
+import { startBackend, TEST_TOKEN } from "../helpers/backend.js";
 import { startGateway } from "../helpers/gateway.js";
 
 async function setup(t: import("ava").ExecutionContext) {
@@ -17,6 +17,23 @@ test("a /v1 request is forwarded with its path and query, and the backend's answ
   t.is(reply.status, 200);
   t.deepEqual(JSON.parse(reply.body).data, { method: "GET", url: "/v1/secret/foo?list=true" });
   t.is(backend.requests.length, 1);
+});
+
+test("the client's token reaches the backend only in X-Vault-Token, and the token cookie is stripped", async (t) => {
+  const { backend, gw } = await setup(t);
+  await gw.request("/v1/secret/foo", { headers: { cookie: `theme=dark; token=${TEST_TOKEN}; lang=en` } });
+  const seen = backend.requests[0]?.headers;
+  t.is(seen?.["x-vault-token"], TEST_TOKEN);
+  t.is(seen?.["x-nomad-token"], undefined);
+  t.is(seen?.cookie, "theme=dark; lang=en");
+});
+
+test("a request without a token is refused with 401 and never forwarded", async (t) => {
+  const { backend, gw } = await setup(t);
+  const reply = await gw.request("/v1/secret/foo", { token: null });
+  t.is(reply.status, 401);
+  t.deepEqual(JSON.parse(reply.body), { errors: ["missing client token"] });
+  t.is(backend.requests.length, 0);
 });
 
 test("paths outside /v1/ are answered 404 in the errors shape and never forwarded", async (t) => {
@@ -143,10 +160,13 @@ test("a plain-HTTP request to the TLS port gets no data back", async (t) => {
 
 test("the access log has one line per request with the normalized path and no token", async (t) => {
   const { gw } = await setup(t);
-  await gw.request("/v1/secret/f%6fo", { token: "s.super-secret-token-value" });
+  await gw.request("/v1/secret/f%6fo");
+  await gw.request("/v1/secret/foo", { token: "s.made-up-token-value" });
   await new Promise((resolve) => setTimeout(resolve, 20));
   const access = gw.logs.filter((line) => line.msg === "request");
-  t.is(access.length, 1);
+  t.is(access.length, 2);
   t.like(access[0], { method: "GET", path: "/v1/secret/foo", status: 200 });
-  t.false(gw.rawLog().includes("super-secret-token-value"));
+  t.like(access[1], { status: 401 });
+  t.false(gw.rawLog().includes(TEST_TOKEN));
+  t.false(gw.rawLog().includes("made-up-token-value"));
 });

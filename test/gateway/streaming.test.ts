@@ -2,7 +2,7 @@ import { request } from "node:https";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import test from "ava";
-import { startBackend } from "../helpers/backend.js";
+import { startBackend, TEST_TOKEN } from "../helpers/backend.js";
 import { startGateway } from "../helpers/gateway.js";
 import { testPki } from "../helpers/tls.js";
 
@@ -26,7 +26,14 @@ test("a 50 MB response streams through while the gateway's memory grows by far l
   let peak = before;
   const received = await new Promise<number>((resolve, reject) => {
     const req = request(
-      { host: "127.0.0.1", port: gw.port, path: "/v1/secret/big", ca: testPki().ca.cert, servername: "localhost" },
+      {
+        host: "127.0.0.1",
+        port: gw.port,
+        path: "/v1/secret/big",
+        ca: testPki().ca.cert,
+        servername: "localhost",
+        headers: { "x-nomad-token": TEST_TOKEN },
+      },
       (res) => {
         let count = 0;
         res.on("data", (chunk: Buffer) => {

@@ -15,14 +15,19 @@ export interface RecordedRequest {
   readonly body: string;
 }
 
+/** The token the test backend accepts at lookup-self (the gateway's test client sends it by default). */
+export const TEST_TOKEN = "hvs.test-token-0123456789";
+
 export type Responder = (req: IncomingMessage, res: ServerResponse, body: string) => void;
 
 export interface TestBackend {
   readonly url: string;
   readonly port: number;
   readonly server: Server;
-  /** Every request that reached the backend, in arrival order. */
+  /** Every request that reached the backend, in arrival order, except the gateway's own token lookups. */
   readonly requests: RecordedRequest[];
+  /** The gateway's lookup-self calls, answered like Vault: 200 for TEST_TOKEN, 403 for anything else. */
+  readonly lookups: RecordedRequest[];
   /** Replaces how the backend answers. */
   respondWith(responder: Responder): void;
   close(): Promise<void>;
@@ -40,18 +45,24 @@ export const vaultLikeOk: Responder = (req, res) => {
 export async function startBackend(responder: Responder = vaultLikeOk): Promise<TestBackend> {
   let current = responder;
   const requests: RecordedRequest[] = [];
+  const lookups: RecordedRequest[] = [];
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on("data", (chunk: Buffer) => chunks.push(chunk));
     req.on("end", () => {
       const body = Buffer.concat(chunks).toString("utf8");
-      requests.push({
+      const recorded = {
         method: req.method ?? "",
         url: req.url ?? "",
         headers: req.headers,
         rawHeaders: req.rawHeaders,
         body,
-      });
+      };
+      if (req.url === "/v1/auth/token/lookup-self") {
+        lookups.push(recorded);
+        return answerLookup(req, res);
+      }
+      requests.push(recorded);
       current(req, res, body);
     });
   };
@@ -64,6 +75,7 @@ export async function startBackend(responder: Responder = vaultLikeOk): Promise<
       return server;
     },
     requests,
+    lookups,
     respondWith(next) {
       current = next;
     },
@@ -74,4 +86,12 @@ export async function startBackend(responder: Responder = vaultLikeOk): Promise<
       await new Promise((resolve) => server.once("listening", resolve));
     },
   };
+}
+
+function answerLookup(req: IncomingMessage, res: ServerResponse): void {
+  const valid = req.headers["x-vault-token"] === TEST_TOKEN;
+  const body = valid
+    ? JSON.stringify({ data: { id: TEST_TOKEN, policies: ["root"], ttl: 0 } })
+    : JSON.stringify({ errors: ["permission denied"] });
+  res.writeHead(valid ? 200 : 403, { "content-type": "application/json" }).end(body);
 }

@@ -6,6 +6,7 @@ import { createGateway, type Gateway, type GatewayOptions } from "../../src/gate
 import { createLogger } from "../../src/observability/log.js";
 import { type Listener, startListener } from "../../src/server/listen.js";
 import { serverTlsOptions } from "../../src/tls/context.js";
+import { TEST_TOKEN } from "./backend.js";
 import { testPki } from "./tls.js";
 
 export interface Reply {
@@ -18,8 +19,8 @@ export interface RequestOptions {
   method?: string;
   headers?: Record<string, string | string[]>;
   body?: string | Buffer;
-  /** Shorthand for the X-Nomad-Token header. */
-  token?: string;
+  /** Sent as X-Nomad-Token; TEST_TOKEN (which the test backend accepts) unless given, `null` sends none. */
+  token?: string | null;
 }
 
 export interface TestGateway {
@@ -44,7 +45,7 @@ export async function startGateway(
   const lines: string[] = [];
   const logger = createLogger({ level: "info", destination: { write: (line: string) => void lines.push(line) } });
   const parsed = parseConfig({ ...config, listen: { host: "127.0.0.1", port: 0 } });
-  const gateway = createGateway(parsed, { ...options, logger });
+  const gateway = await createGateway(parsed, { ...options, logger });
   const listener = await startListener(gateway.handler, {
     host: "127.0.0.1",
     port: 0,
@@ -73,7 +74,8 @@ export async function startGateway(
 
 function httpsGet(port: number, path: string, agent: Agent, options: RequestOptions): Promise<Reply> {
   const headers = { ...options.headers };
-  if (options.token !== undefined) headers["x-nomad-token"] = options.token;
+  const token = options.token === undefined ? TEST_TOKEN : options.token;
+  if (token !== null) headers["x-nomad-token"] = token;
   return new Promise((resolve, reject) => {
     const req = httpsRequest(
       { host: "127.0.0.1", port, path, method: options.method ?? "GET", headers, agent, servername: "localhost" },

@@ -1,0 +1,56 @@
+// Response fields of draft-ietf-httpapi-ratelimit-headers-10: both are Structured Field Lists (RFC 8941) whose
+// members are Strings naming a policy, with Integer parameters:
+//   RateLimit-Policy: "burst";q=10;w=1, "daily";q=1000;w=86400     q quota, w window in seconds
+//   RateLimit: "burst";r=3;t=1, "daily";r=997;t=87                 r remaining, t seconds until more quota
+import type { LimitDecision, RuleResult } from "./limiter.js";
+import type { CompiledRule } from "./rules.js";
+
+/** Every policy that applied to the request, whatever the decision. */
+export function policyField(rules: readonly CompiledRule[]): string {
+  return rules
+    .map((rule) => {
+      // w is whole seconds (the draft has no sub-second windows); rounding up states a rate never above the real one
+      const item = `${sfString(rule.name)};q=${rule.limit};w=${Math.max(1, Math.ceil(rule.periodMs / 1000))}`;
+      // a burst other than the limit has no field of its own: a vendor-prefixed parameter, as the draft suggests
+      return rule.burst === rule.limit ? item : `${item};portcullis-burst=${rule.burst}`;
+    })
+    .join(", ");
+}
+
+/** The current service limit of each rule the limiter reported on; undefined when it reported none. */
+export function limitField(results: readonly RuleResult[]): string | undefined {
+  if (results.length === 0) return undefined;
+  return results
+    .map((result) => {
+      const item = `${sfString(result.rule.name)};r=${result.remaining}`;
+      // t is optional and means "until additional quota": nothing to announce when the rule is at its full burst
+      return result.refillMs > 0 ? `${item};t=${Math.ceil(result.refillMs / 1000)}` : item;
+    })
+    .join(", ");
+}
+
+/**
+ * The headers one decision puts on the answer. With `legacy`, also RateLimit-Limit/-Remaining/-Reset of earlier
+ * drafts, which hold one policy only: the most restrictive (fewest remaining, then longest reset).
+ */
+export function rateLimitHeaders(
+  rules: readonly CompiledRule[],
+  decision: LimitDecision,
+  legacy: boolean,
+): Record<string, string> {
+  const headers: Record<string, string> = { "RateLimit-Policy": policyField(rules) };
+  const limits = limitField(decision.results);
+  if (limits !== undefined) headers.RateLimit = limits;
+  const tightest = [...decision.results].sort((a, b) => a.remaining - b.remaining || b.resetMs - a.resetMs)[0];
+  if (legacy && tightest !== undefined) {
+    headers["RateLimit-Limit"] = String(tightest.rule.limit);
+    headers["RateLimit-Remaining"] = String(tightest.remaining);
+    headers["RateLimit-Reset"] = String(Math.ceil(tightest.resetMs / 1000));
+  }
+  return headers;
+}
+
+/** An sf-string: quoted, with `\` and `"` escaped (rule names are validated to need neither, but stay safe). */
+function sfString(text: string): string {
+  return `"${text.replace(/[\\"]/g, "\\$&")}"`;
+}

@@ -1,0 +1,79 @@
+// The Lua run by RedisLimiter. Registered with ioredis defineCommand: ioredis sends EVALSHA, and on NOSCRIPT (a
+// restarted or failed-over server) sends the body once more, so no SCRIPT LOAD bookkeeping lives here.
+// A script runs atomically: no other command runs between its reads and its writes, which is what makes the
+// "all rules or none" rule and the count exact across any number of gateways.
+
+/**
+ * Checks every rule of one request and counts them only if all admit it (GCRA, see gcra.ts).
+ *
+ * KEYS[i]        the state key of rule i (holds its TAT in microseconds, or is absent when the rule is rested)
+ * ARGV[2i-1]     T, the emission interval of rule i, in microseconds
+ * ARGV[2i]       burst * T, its capacity, in microseconds
+ * returns        { admitted (1|0), now, TAT_1 .. TAT_n }: each TAT as left by the script (raised to now when the
+ *                key was absent or stale; plus T when admitted), from which the caller derives remaining and delays
+ */
+export const TAKE_LUA = `
+-- 1. The clock is the server's, never a gateway's: gateways with skewed clocks still agree on every key.
+--    TIME is allowed before writes since Redis 5 (scripts replicate their effects, not their body).
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
+
+-- 2. Read every rule's TAT; a missing or past TAT means "rested", the same as now.
+--    A rule conforms if one more emission interval still fits in its capacity.
+local tats = {}
+local admitted = 1
+for i = 1, #KEYS do
+  local emission = tonumber(ARGV[2 * i - 1])
+  local capacity = tonumber(ARGV[2 * i])
+  local tat = tonumber(redis.call('GET', KEYS[i])) or now
+  if tat < now then tat = now end
+  tats[i] = tat
+  if tat + emission - now > capacity then admitted = 0 end
+end
+
+-- 3. Only if every rule conforms, count the request in all of them: one denial consumes nothing anywhere.
+--    The key expires exactly when its TAT passes: from then on absent and rested are the same state,
+--    so idle clients cost no memory. '%.0f' writes the integer without Lua's 14-digit rounding.
+if admitted == 1 then
+  for i = 1, #KEYS do
+    local tat = tats[i] + tonumber(ARGV[2 * i - 1])
+    redis.call('SET', KEYS[i], string.format('%.0f', tat), 'PX', math.ceil((tat - now) / 1000))
+    tats[i] = tat
+  end
+end
+
+-- 4. Integers in microseconds since the epoch (about 2^51): exact in Lua doubles and in RESP integers.
+local reply = { admitted, now }
+for i = 1, #KEYS do reply[i + 2] = tats[i] end
+return reply
+`;
+
+/**
+ * Gives back one request counted by TAKE_LUA, used on Redis Cluster only: when a request's keys span several slots
+ * it takes one script per slot, and if one slot denies, the slots that admitted it return their share.
+ *
+ * KEYS[i]        a state key that TAKE_LUA counted
+ * ARGV[i]        T of that rule, in microseconds
+ * returns        the number of keys given back
+ */
+export const REFUND_LUA = `
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
+local refunded = 0
+for i = 1, #KEYS do
+  local tat = tonumber(redis.call('GET', KEYS[i]))
+  -- 1. A key already expired has nothing left to give back.
+  if tat then
+    -- 2. Move the TAT back by the one interval the request took; other requests' intervals stay.
+    tat = tat - tonumber(ARGV[i])
+    if tat <= now then
+      -- 3. Nothing pending any more: the rested state is the absent key.
+      redis.call('DEL', KEYS[i])
+    else
+      redis.call('SET', KEYS[i], string.format('%.0f', tat), 'PX', math.ceil((tat - now) / 1000))
+    end
+    refunded = refunded + 1
+  end
+end
+return refunded
+`;
