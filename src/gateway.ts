@@ -12,6 +12,8 @@ export interface GatewayOptions extends Partial<DefaultPluginDeps> {
   /** Reshapes the default stages, e.g. `(defaults) => insertBefore(defaults, "proxy", audit())`. */
   plugins?: (defaults: Plugin[]) => Plugin[];
   logger: Logger;
+  /** Told about every request once it has ended (answered, failed or abandoned): metrics hook in here. */
+  onRequestEnd?: (ctx: RequestContext) => void;
 }
 
 export interface Gateway {
@@ -29,7 +31,7 @@ export interface Gateway {
  * https.createServer(tlsOptions, gateway.handler).listen(8200);
  */
 export async function createGateway(config: Config, options: GatewayOptions): Promise<Gateway> {
-  const { logger } = options;
+  const { logger, onRequestEnd } = options;
   const defaults = await buildDefaultPlugins(config, options);
   const plugins = options.plugins ? options.plugins(defaults) : defaults;
   assertUniqueNames(plugins);
@@ -53,7 +55,10 @@ export async function createGateway(config: Config, options: GatewayOptions): Pr
       responseHooks: [],
       logFields: {},
     };
-    res.once("close", () => logAccess(logger, ctx));
+    res.once("close", () => {
+      logAccess(logger, ctx);
+      onRequestEnd?.(ctx);
+    });
     void runPipeline(plugins, ctx, logError);
   };
 
