@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { Agent, request } from "node:https";
 import test, { type ExecutionContext } from "ava";
@@ -139,7 +139,7 @@ test("Redis killed under load: no request fails because of it; restarted: limits
 });
 
 async function gatewayProcess(t: ExecutionContext, config: ConfigInput): Promise<number> {
-  const child: ChildProcess = spawn(
+  const child = spawn(
     process.execPath,
     ["--import", "tsx", "test/e2e/fixtures/gateway-process.ts", JSON.stringify(config)],
     { stdio: ["ignore", "pipe", "inherit"] },
@@ -150,7 +150,7 @@ async function gatewayProcess(t: ExecutionContext, config: ConfigInput): Promise
       await once(child, "exit");
     }
   });
-  const started = once(child.stdout!, "data") as Promise<[Buffer]>;
+  const started = once(child.stdout, "data") as Promise<[Buffer]>;
   const exited = once(child, "exit").then(([code]) => {
     throw new Error(`gateway process exited with ${code} before listening`);
   });
