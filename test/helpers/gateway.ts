@@ -19,6 +19,8 @@ export interface RequestOptions {
   method?: string;
   headers?: Record<string, string | string[]>;
   body?: string | Buffer;
+  /** A client certificate to present (mTLS tests). */
+  clientCert?: { cert: string; key: string };
   /** Sent as X-Nomad-Token; TEST_TOKEN (which the test backend accepts) unless given, `null` sends none. */
   token?: string | null;
 }
@@ -49,7 +51,11 @@ export async function startGateway(
   const listener = await startListener(gateway.handler, {
     host: "127.0.0.1",
     port: 0,
-    tls: serverTlsOptions({ cert: server.cert, key: server.key }, { clientCerts: "off" }),
+    // client certificates, when a test turns them on, must chain to the test CA
+    tls: serverTlsOptions(
+      { cert: server.cert, key: server.key, ca: ca.cert },
+      { clientCerts: parsed.tls.clientCerts.mode, refuseAtHandshake: parsed.tls.clientCerts.refuseAtHandshake },
+    ),
     limits: parsed.limits,
     logger,
   });
@@ -78,7 +84,17 @@ function httpsGet(port: number, path: string, agent: Agent, options: RequestOpti
   if (token !== null) headers["x-nomad-token"] = token;
   return new Promise((resolve, reject) => {
     const req = httpsRequest(
-      { host: "127.0.0.1", port, path, method: options.method ?? "GET", headers, agent, servername: "localhost" },
+      {
+        host: "127.0.0.1",
+        port,
+        path,
+        method: options.method ?? "GET",
+        headers,
+        servername: "localhost",
+        ...(options.clientCert === undefined
+          ? { agent }
+          : { ...options.clientCert, ca: agent.options.ca, agent: false }),
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (chunk: Buffer) => chunks.push(chunk));
