@@ -13,6 +13,8 @@ export interface DevOptions {
   /** Keep the dev store's data in this file across restarts. */
   dataFile?: string;
   logLevel: string;
+  /** The admin listener (/metrics /healthz /readyz); false for none. Default 127.0.0.1:9464. */
+  admin?: { host?: string; port: number } | false;
 }
 
 /** `portcullis dev`: dev certificates, the embedded secret store and the gateway in front of it, on loopback. */
@@ -30,8 +32,12 @@ export async function runDev(options: DevOptions): Promise<void> {
     tls: { certFile: certs.server.cert, keyFile: certs.server.key },
     upstream: { url: store.url },
     log: { level: options.logLevel },
+    admin:
+      options.admin === false
+        ? { enabled: false }
+        : { enabled: true, host: options.admin?.host ?? "127.0.0.1", port: options.admin?.port ?? 9464 },
   });
-  const running = await runGateway(config, { logger });
+  const running = await runGateway(config, { logger, admin: true });
   handleSignals(
     logger,
     async () => {
@@ -46,6 +52,7 @@ export async function runDev(options: DevOptions): Promise<void> {
       "",
       `Portcullis is up: ${running.listener.url}  ->  embedded dev store ${store.url}`,
       `  CA certificate:  ${ca}`,
+      ...(running.admin === undefined ? [] : [`  admin:           ${running.admin.url}/metrics  /healthz  /readyz`]),
       `  root token:      ${store.rootToken}   (development only: it changes on every start${options.dataFile ? " unless kept in the data file" : ""})`,
       "",
       "Try:",

@@ -1,29 +1,8 @@
 #!/usr/bin/env node
 import { parseArgs } from "node:util";
+import { parseHostPort } from "../config/overrides.js";
 import { ConfigError } from "../errors/gateway-error.js";
-import { ensureDevCerts } from "../tls/dev-certs.js";
-import { runDev } from "./dev.js";
-import { runCheck, runServe } from "./serve.js";
-
-const USAGE: Record<string, string> = {
-  main: `portcullis — a TLS-terminating gateway for Vault-style secret stores
-
-Usage: portcullis <command> [options]
-
-Commands:
-  dev          dev certificates + embedded secret store + gateway, on loopback (what \`npm start\` runs)
-  serve        run the gateway from a configuration file
-  check        validate a configuration file and the certificates it names, then exit
-  certs init   write development certificates (CA, server, client) under a folder
-
-Run \`portcullis <command> --help\` for the options of one command.`,
-  dev: `Usage: portcullis dev [--host 127.0.0.1] [--port 8200] [--certs-dir certs] [--data FILE] [--log-level info]
-
-  --data FILE   keep the dev store's secrets and tokens in FILE across restarts (atomic writes)`,
-  serve: "Usage: portcullis serve --config FILE",
-  check: "Usage: portcullis check --config FILE",
-  certs: "Usage: portcullis certs init [--dir certs]",
-};
+import { USAGE } from "./usage.js";
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
@@ -44,29 +23,56 @@ async function main(argv: string[]): Promise<void> {
           port: { type: "string", default: "8200" },
           "certs-dir": { type: "string", default: "certs" },
           data: { type: "string" },
+          admin: { type: "string", default: "127.0.0.1:9464" },
           "log-level": { type: "string", default: "info" },
         },
       });
       const port = Number(values.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535)
         throw new ConfigError(`--port: not a port number: ${values.port}`);
+      const { runDev } = await import("./dev.js"); // each command loads only what it runs: startup stays short
       await runDev({
         host: values.host,
         port,
         certsDir: values["certs-dir"],
         logLevel: values["log-level"],
+        admin: values.admin === "off" ? false : parseHostPort(values.admin, "--admin"),
         ...(values.data === undefined ? {} : { dataFile: values.data }),
       });
       return;
     }
     case "serve":
     case "check": {
-      const { values } = parseArgs({ args: rest, options: { config: { type: "string", short: "c" } } });
-      if (values.config === undefined) throw new ConfigError(`${command} needs --config FILE`);
-      if (command === "serve") await runServe(values.config);
+      const { values } = parseArgs({
+        args: rest,
+        options: {
+          config: { type: "string", short: "c" },
+          listen: { type: "string" },
+          upstream: { type: "string" },
+          "log-level": { type: "string" },
+          admin: { type: "string" },
+          workers: { type: "string" },
+        },
+      });
+      const options = {
+        configFile: values.config,
+        flags: {
+          listen: values.listen,
+          upstream: values.upstream,
+          logLevel: values["log-level"],
+          admin: values.admin,
+          workers: values.workers,
+        },
+      };
+      const { runCheck, runServe } = await import("./serve.js");
+      if (command === "serve") await runServe(options);
       else {
-        await runCheck(values.config);
-        process.stdout.write(`${values.config}: configuration and certificates are valid\n`);
+        const config = await runCheck(options);
+        const workers = config.workers === undefined ? "one per core" : String(config.workers);
+        process.stdout.write(
+          `${values.config ?? process.env.PORTCULLIS_CONFIG}: configuration and certificates are valid ` +
+            `(listen ${config.listen.host}:${config.listen.port}, upstream ${config.upstream.url}, workers ${workers})\n`,
+        );
       }
       return;
     }
@@ -77,6 +83,7 @@ async function main(argv: string[]): Promise<void> {
         options: { dir: { type: "string", default: "certs" } },
       });
       if (positionals[0] !== "init") throw new ConfigError(USAGE.certs ?? "");
+      const { ensureDevCerts } = await import("../tls/dev-certs.js");
       const files = await ensureDevCerts(values.dir);
       process.stdout.write(
         files.created

@@ -1,7 +1,17 @@
 import type { Logger } from "../observability/log.js";
 
+export interface SignalOptions {
+  /** The signals that drain and stop (default SIGTERM and SIGINT). */
+  signals?: readonly NodeJS.Signals[];
+}
+
 /** SIGTERM/SIGINT drain and exit 0 (a second one exits at once); SIGHUP runs `onReload`. */
-export function handleSignals(logger: Logger, stop: () => Promise<void>, onReload?: () => Promise<unknown>): void {
+export function handleSignals(
+  logger: Logger,
+  stop: () => Promise<void>,
+  onReload?: () => Promise<unknown>,
+  options: SignalOptions = {},
+): void {
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) process.exit(1);
@@ -15,7 +25,10 @@ export function handleSignals(logger: Logger, stop: () => Promise<void>, onReloa
       },
     );
   };
-  process.on("SIGTERM", () => shutdown("SIGTERM"));
-  process.on("SIGINT", () => shutdown("SIGINT"));
-  if (onReload) process.on("SIGHUP", () => void onReload());
+  for (const signal of options.signals ?? ["SIGTERM", "SIGINT"]) process.on(signal, () => shutdown(signal));
+  if (onReload) {
+    process.on("SIGHUP", () => {
+      onReload().catch((error: unknown) => logger.error({ err: error }, "reload failed"));
+    });
+  }
 }

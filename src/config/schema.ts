@@ -151,6 +151,19 @@ export const configSchema = z.strictObject({
   log: z
     .strictObject({ level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info") })
     .prefault({}),
+  /**
+   * The metrics and health listener (/metrics, /healthz, /readyz). Plain HTTP and unauthenticated: keep it on
+   * loopback or a private network. `serve` and `dev` start it; runGateway() only when asked.
+   */
+  admin: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      host: z.string().min(1).default("127.0.0.1"),
+      port: port.default(9464),
+    })
+    .prefault({}),
+  /** Processes `serve` runs (node:cluster); absent means one per CPU core, 1 runs no cluster at all. */
+  workers: z.number().int().min(1).max(1024).optional(),
 });
 
 export type Config = z.output<typeof configSchema>;

@@ -87,16 +87,17 @@ test("Retry-After is honest: waiting it out lets the next request through, and n
   const redis = await withRedis(t);
   const { gw, root } = await startStack(t, {
     secret: SECRET,
-    rateLimit: { redis: { url: redis.url }, rules: [readsRule(2, 6_000)] }, // one request back every 3 s
+    rateLimit: { redis: { url: redis.url }, rules: [readsRule(2, 8_000)] }, // one request back every 4 s
   });
   const first = await Promise.all([1, 2, 3].map(() => gw.request("/v1/secret/x", { token: root })));
-  const limited = first.find((r) => r.status === 429);
+  const limitedAt = performance.now();
   t.is(first.filter((r) => r.status === 429).length, 1);
-  const waitMs = Number(limited?.headers["retry-after"]) * 1000;
-  t.true(waitMs >= 2_000 && waitMs <= 3_000, `Retry-After ${waitMs} ms`);
-  await new Promise((resolve) => setTimeout(resolve, waitMs - 1_000));
-  t.is((await gw.request("/v1/secret/x", { token: root })).status, 429, "a second before Retry-After");
-  await new Promise((resolve) => setTimeout(resolve, 1_100));
+  const waitMs = Number(first.find((r) => r.status === 429)?.headers["retry-after"]) * 1000;
+  t.true(waitMs >= 3_000 && waitMs <= 4_000, `Retry-After ${waitMs} ms`);
+  // wide margins on both sides: the machine may be busy, and Retry-After is rounded up to whole seconds
+  await new Promise((resolve) => setTimeout(resolve, waitMs - 2_500));
+  t.is((await gw.request("/v1/secret/x", { token: root })).status, 429, "well before Retry-After");
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, limitedAt + waitMs + 100 - performance.now())));
   t.not((await gw.request("/v1/secret/x", { token: root })).status, 429, "after Retry-After");
 });
 
@@ -110,21 +111,26 @@ test("Redis killed under load: no request fails because of it; restarted: limits
     rateLimit: { redis: { url: redis.url, commandTimeoutMs: 200 }, rules: [readsRule(1_000_000)] },
   });
   const statuses: number[] = [];
+  let outage = false;
+  let duringOutage = 0;
   let running = true;
   const load = (async () => {
     while (running) {
       const batch = await Promise.all(Array.from({ length: 10 }, () => gw.request("/v1/secret/x")));
       statuses.push(...batch.map((r) => r.status));
+      if (outage) duringOutage += batch.length;
     }
   })();
   await new Promise((resolve) => setTimeout(resolve, 300));
   await redis.kill();
-  await new Promise((resolve) => setTimeout(resolve, 800));
+  outage = true;
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  outage = false;
   await redis.restart();
-  await new Promise((resolve) => setTimeout(resolve, 2_000)); // the limiter probes Redis every second
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
   running = false;
   await load;
-  t.true(statuses.length > 50);
+  t.true(duringOutage > 0, "requests were served while Redis was down");
   t.deepEqual([...new Set(statuses)], [200]);
   // the client reconnects with backoff and the limiter probes once a second: allow a few seconds. (The keys of
   // so generous a rule expire within milliseconds, so Redis's own count of script calls is what tells.)

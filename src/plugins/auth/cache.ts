@@ -41,6 +41,8 @@ export class TokenCache {
   readonly #positiveTtlMs: number;
   readonly #negativeTtlMs: number;
   readonly #now: () => number;
+  #hits = 0;
+  #misses = 0;
 
   constructor(verifier: TokenVerifier, idOf: TokenHasher, options: TokenCacheOptions = {}) {
     this.#verifier = verifier;
@@ -61,7 +63,11 @@ export class TokenCache {
   async check(token: string): Promise<CheckedToken> {
     const tokenId = this.#idOf(token);
     const cached = this.#fresh(this.#positive, tokenId) ?? this.#fresh(this.#negative, tokenId);
-    if (cached !== undefined) return { result: cached.result, tokenId };
+    if (cached !== undefined) {
+      this.#hits++;
+      return { result: cached.result, tokenId };
+    }
+    this.#misses++;
     return { result: await (this.#inflight.get(tokenId) ?? this.#lookup(tokenId, token)), tokenId };
   }
 
@@ -85,6 +91,11 @@ export class TokenCache {
     this.#positive.clear();
     this.#negative.clear();
     this.#inflight.clear();
+  }
+
+  /** Checks answered from the cache, and checks that needed the verifier (or joined a call on its way): metrics. */
+  get stats(): { readonly hits: number; readonly misses: number } {
+    return { hits: this.#hits, misses: this.#misses };
   }
 
   /** Entries held, valid and invalid. */
