@@ -10,7 +10,7 @@ import { auth, backendVerifier, DEFAULT_ALLOW_LIST, staticVerifier } from "./plu
 import { clientCert } from "./plugins/client-cert.js";
 import { help } from "./plugins/help/index.js";
 import { limit } from "./plugins/limit.js";
-import { httpProxyEngine, proxy } from "./plugins/proxy/index.js";
+import { httpProxyEngine, proxy, undiciEngine } from "./plugins/proxy/index.js";
 import { route } from "./plugins/route/index.js";
 import {
   createRedisClient,
@@ -76,12 +76,21 @@ export async function buildDefaultPlugins(config: Config, deps: DefaultPluginDep
       allowList: authStage.allowList,
     }),
     proxy({
-      engine: httpProxyEngine({
-        upstream,
-        agent,
-        timeoutMs: config.upstream.timeoutMs,
-        verifyTls: !config.upstream.tls.insecureSkipVerify,
-      }),
+      // undici verifies the backend with the TLS settings upstreamAgent() gave the shared https agent
+      engine:
+        config.upstream.engine === "undici"
+          ? undiciEngine({
+              upstream,
+              timeoutMs: config.upstream.timeoutMs,
+              connections: config.upstream.maxSockets,
+              tls: agent instanceof HttpsAgent ? agent.options : undefined,
+            })
+          : httpProxyEngine({
+              upstream,
+              agent,
+              timeoutMs: config.upstream.timeoutMs,
+              verifyTls: !config.upstream.tls.insecureSkipVerify,
+            }),
       tokenHeader: config.upstream.tokenHeader,
       clientTokenHeaders: tokenSources.headers,
       tokenCookie: tokenSources.cookie,

@@ -82,9 +82,12 @@ function complete(reply: string): boolean {
   return length < 0 || reply.length >= lineEnd + 2 + length + 2;
 }
 
-/** Calls check every 25 ms until it returns true; fails after 5 s with `what`. */
+/**
+ * Calls check every 25 ms until it returns true; fails after 15 s with `what`. Generous on purpose: it returns as
+ * soon as the check passes, and a busy two-core machine can take seconds to start a process.
+ */
 async function poll(check: () => Promise<boolean>, what: string): Promise<void> {
-  for (const end = Date.now() + 5000; Date.now() < end; await sleep(25)) if (await check()) return;
+  for (const end = Date.now() + 15_000; Date.now() < end; await sleep(25)) if (await check()) return;
   throw new Error(what);
 }
 

@@ -2,12 +2,13 @@ import { PayloadTooLargeError } from "../../errors/gateway-error.js";
 import { writeError } from "../../errors/normalize.js";
 import type { RequestContext } from "../../pipeline/context.js";
 import { definePlugin, type Plugin } from "../../pipeline/plugin.js";
-import type { ForwardingEngine } from "./engine.js";
+import type { ForwardingEngine, UpstreamReply } from "./engine.js";
 import { createUpstreamHeaderBuilder, type UpstreamHeaderOptions } from "./headers.js";
 import { type RelayLimits, relay } from "./respond.js";
 
 export type { ForwardingEngine, UpstreamReply } from "./engine.js";
 export { httpProxyEngine } from "./engines/http-proxy.js";
+export { undiciEngine } from "./engines/undici.js";
 
 export interface ProxyOptions extends UpstreamHeaderOptions, RelayLimits {
   readonly engine: ForwardingEngine;
@@ -25,10 +26,23 @@ export function proxy(options: ProxyOptions): Plugin {
       enforceBodyLimit(ctx, options.maxBodyBytes);
       const target = ctx.query === "" ? ctx.path : `${ctx.path}?${ctx.query}`;
       const backendStartedAt = performance.now();
-      const reply = await engine.send(ctx, target, buildHeaders(ctx));
+      let reply: UpstreamReply;
+      try {
+        reply = await engine.send(ctx, target, buildHeaders(ctx));
+      } catch (error) {
+        // the client may still be sending a body nobody reads now: the connection cannot carry another request
+        if (!ctx.req.complete) ctx.res.shouldKeepAlive = false;
+        throw error;
+      }
       ctx.logFields.backendMs = Math.round((performance.now() - backendStartedAt) * 10) / 10;
       ctx.logFields.backendStatus = reply.status;
-      await relay(ctx, reply, options);
+      try {
+        await relay(ctx, reply, options);
+      } catch (error) {
+        // a body left unread would hold its upstream connection until the backend's timeout
+        reply.body.destroy();
+        throw error;
+      }
       return "answered" as const;
     },
     close: () => engine.close(),
@@ -51,4 +65,7 @@ function enforceBodyLimit(ctx: RequestContext, maxBytes: number): void {
     ctx.req.destroy();
   };
   ctx.req.on("data", count);
+  // a 'data' listener starts the flow at once; engines that attach their reader later (undici, once a pooled
+  // connection is free) would miss the first chunks, so the body waits paused for its reader
+  ctx.req.pause();
 }

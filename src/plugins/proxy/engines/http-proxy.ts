@@ -1,10 +1,16 @@
-import type { Agent as HttpAgent, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
+import type {
+  ClientRequest,
+  Agent as HttpAgent,
+  IncomingMessage,
+  OutgoingHttpHeaders,
+  ServerResponse,
+} from "node:http";
 import type { Agent as HttpsAgent } from "node:https";
 import httpProxy from "http-proxy";
-import { GatewayError } from "../../../errors/gateway-error.js";
+import type { GatewayError } from "../../../errors/gateway-error.js";
 import type { RequestContext } from "../../../pipeline/context.js";
 import type { ForwardingEngine, UpstreamReply } from "../engine.js";
-import { upstreamError } from "../upstream-errors.js";
+import { ClientGoneError, upstreamError } from "../upstream-errors.js";
 
 export interface HttpProxyEngineOptions {
   readonly upstream: URL;
@@ -21,13 +27,8 @@ interface Pending {
   resolve(reply: UpstreamReply): void;
   reject(error: GatewayError): void;
   readonly startedAt: number;
-}
-
-/** Thrown into a forward whose client went away: there is nobody left to answer. */
-class ClientGoneError extends GatewayError {
-  constructor() {
-    super(499, "PORTCULLIS_CLIENT_GONE", "client closed the request");
-  }
+  /** The request to the backend, once http-proxy has opened it. */
+  upstream?: ClientRequest;
 }
 
 /**
@@ -53,6 +54,10 @@ export function httpProxyEngine(options: HttpProxyEngineOptions): ForwardingEngi
   internals.webPasses = internals.webPasses.filter((pass) => pass.name !== "deleteLength");
 
   const pending = new WeakMap<IncomingMessage, Pending>();
+  proxy.on("proxyReq", (proxyReq, req) => {
+    const waiting = pending.get(req);
+    if (waiting !== undefined) waiting.upstream = proxyReq;
+  });
   proxy.on("proxyRes", (proxyRes, req) => {
     const waiting = pending.get(req);
     if (waiting === undefined) return void proxyRes.destroy();
@@ -74,8 +79,12 @@ export function httpProxyEngine(options: HttpProxyEngineOptions): ForwardingEngi
         const startedAt = performance.now();
         pending.set(req, { resolve, reject, startedAt });
         res.once("close", () => {
-          if (!pending.has(req)) return;
+          const waiting = pending.get(req);
+          if (waiting === undefined) return;
           pending.delete(req);
+          // http-proxy aborts only on the request's 'aborted', which a GET whose body was read never emits: the
+          // backend would go on working for nobody, and hold its connection, until it answered
+          waiting.upstream?.destroy();
           reject(new ClientGoneError());
         });
         req.url = target;

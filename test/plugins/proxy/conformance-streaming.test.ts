@@ -1,0 +1,97 @@
+import { createHash } from "node:crypto";
+import type { ServerResponse } from "node:http";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { conformance, download, eventually, open, setup, sleep } from "./suite.js";
+
+const CHUNK = Buffer.alloc(64 * 1024);
+for (let i = 0; i < CHUNK.length; i++) CHUNK[i] = (i * 31) & 0xff;
+
+/** Streams `total` bytes (CHUNK repeated) with backpressure; counts what the backend managed to hand to its socket. */
+function streamBytes(res: ServerResponse, total: number, framing: "length" | "chunked", sent = { bytes: 0 }) {
+  res.writeHead(200, {
+    "content-type": "application/octet-stream",
+    ...(framing === "length" ? { "content-length": total } : {}),
+  });
+  const chunks = (function* () {
+    for (; sent.bytes < total; sent.bytes += CHUNK.length)
+      yield CHUNK.subarray(0, Math.min(CHUNK.length, total - sent.bytes));
+  })();
+  void pipeline(Readable.from(chunks), res).catch(() => {});
+}
+
+function expectedHash(total: number): string {
+  const hash = createHash("sha256");
+  for (let at = 0; at < total; at += CHUNK.length) hash.update(CHUNK.subarray(0, Math.min(CHUNK.length, total - at)));
+  return hash.digest("hex");
+}
+
+for (const framing of ["length", "chunked"] as const) {
+  conformance(`a 16 MB response (${framing}) streams through whole and unchanged`, async (t, engine) => {
+    const total = 16 * 1024 * 1024 + 17; // not a multiple of any buffer size
+    const { gw } = await setup(t, engine, (_req, res) => streamBytes(res, total, framing));
+    const got = await download(gw, "/v1/secret/big");
+    t.is(got.status, 200);
+    t.is(got.bytes, total);
+    t.is(got.sha256, expectedHash(total));
+    t.is(got.headers["content-length"], framing === "length" ? String(total) : undefined);
+  });
+}
+
+conformance("a client that stops reading holds the backend back (backpressure)", async (t, engine) => {
+  const sent = { bytes: 0 };
+  const total = 512 * 1024 * 1024;
+  const { gw } = await setup(t, engine, (_req, res) => streamBytes(res, total, "length", sent));
+  const { req, response } = open(gw, "/v1/secret/big");
+  t.teardown(() => req.destroy());
+  const res = await response;
+  res.pause();
+  await sleep(1_000);
+  const held = sent.bytes;
+  t.log(`the backend got ${(held / 1024 / 1024).toFixed(1)} MB out while the client read nothing`);
+  t.true(held < 64 * 1024 * 1024, `${held} bytes left the backend`);
+});
+
+conformance(
+  "a client that goes away mid-response aborts the upstream request; the gateway serves on",
+  async (t, engine) => {
+    let upstreamClosed = false;
+    const { gw } = await setup(t, engine, (req, res) => {
+      if (req.url !== "/v1/secret/endless")
+        return void res.writeHead(200, { "content-type": "application/json" }).end("{}");
+      res.writeHead(200, { "content-type": "application/octet-stream" });
+      const timer = setInterval(() => res.write(CHUNK), 10);
+      res.on("close", () => {
+        clearInterval(timer);
+        upstreamClosed = true;
+      });
+    });
+    const { req, response } = open(gw, "/v1/secret/endless");
+    const res = await response;
+    await new Promise((resolve) => res.once("data", resolve));
+    req.destroy();
+    t.true(await eventually(() => upstreamClosed, 1_000), "the backend saw its response abandoned");
+    const next = await gw.request("/v1/secret/next");
+    t.is(next.status, 200);
+    t.is(next.body, "{}");
+  },
+);
+
+conformance("a client that goes away before the response head aborts the upstream request", async (t, engine) => {
+  let arrived = false;
+  let upstreamClosed = false;
+  const { gw } = await setup(t, engine, (req, res) => {
+    if (req.url !== "/v1/secret/slow") return void res.writeHead(200, { "content-type": "application/json" }).end("{}");
+    arrived = true;
+    const timer = setTimeout(() => res.writeHead(200).end("late"), 5_000);
+    res.on("close", () => {
+      clearTimeout(timer);
+      upstreamClosed = true;
+    });
+  });
+  const { req } = open(gw, "/v1/secret/slow");
+  t.true(await eventually(() => arrived, 5_000), "the request reached the backend");
+  req.destroy();
+  t.true(await eventually(() => upstreamClosed, 1_000), "the backend saw its request abandoned");
+  t.is((await gw.request("/v1/secret/next")).status, 200);
+});
