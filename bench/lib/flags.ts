@@ -1,0 +1,100 @@
+import { parseArgs } from "node:util";
+import { defaultTool, type LoadTool } from "./load.js";
+
+export const USAGE = `npm run bench -- [mode] [options]
+
+modes (default: the interleaved throughput run):
+  --memory              memory per idle TLS connection, RSS while 50 MB stream through, RSS after a soak
+  --profile             node --cpu-prof of the gateway (row c) under load, summarized (top self time)
+  --render FILE.json    rewrite a throughput run's Markdown from its JSON (after a change to the report)
+
+throughput options:
+  --quick               1 repeat of 1 s warm-up + 3 s, for a smoke test
+  --duration S          measured seconds per row and concurrency (default 10)
+  --warmup S            warm-up seconds before each measurement (default 5)
+  --repeats N           interleaved rounds (default 3)
+  --connections 10,50   concurrencies (default 10,50)
+  --rows a,b,...        a subset of rows: a b0 b c-http-proxy c-undici d-http-proxy d-undici e f
+  --tool wrk|autocannon the load generator (default wrk when installed)
+
+memory / profile options:
+  --engine NAME         the gateway's forwarding engine (default: the configuration's default)
+  --soak S              memory: seconds of load for the "after many requests" reading (default 120; quick 10)
+  --idle N              memory: idle TLS connections to open (default 10000; quick 1000)
+  --stream-mb N         memory: size of the streamed response (default 50)
+  --connections N       profile: connections (default 50)
+  --duration S          profile: seconds profiled under load after the warm-up (default 10)
+`;
+
+export interface Flags {
+  readonly mode: "throughput" | "memory" | "profile" | "render";
+  /** The results JSON to render again (mode "render"). */
+  readonly render: string | undefined;
+  readonly quick: boolean;
+  readonly durationS: number;
+  readonly warmupS: number;
+  readonly repeats: number;
+  readonly connections: readonly number[];
+  readonly rows: readonly string[] | undefined;
+  readonly tool: LoadTool;
+  readonly engine: string | undefined;
+  readonly soakS: number;
+  readonly idle: number;
+  readonly streamMb: number;
+  /** The command as typed, for the report. */
+  readonly command: string;
+}
+
+export function parseFlags(argv: readonly string[]): Flags | undefined {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      help: { type: "boolean", short: "h" },
+      memory: { type: "boolean" },
+      profile: { type: "boolean" },
+      render: { type: "string" },
+      quick: { type: "boolean" },
+      duration: { type: "string" },
+      warmup: { type: "string" },
+      repeats: { type: "string" },
+      connections: { type: "string" },
+      rows: { type: "string" },
+      tool: { type: "string" },
+      engine: { type: "string" },
+      soak: { type: "string" },
+      idle: { type: "string" },
+      "stream-mb": { type: "string" },
+    },
+    strict: true,
+  });
+  if (values.help) return undefined;
+  if (values.memory && values.profile) throw new Error("--memory and --profile are separate runs: pick one");
+  const quick = values.quick ?? false;
+  const mode = values.render ? "render" : values.memory ? "memory" : values.profile ? "profile" : "throughput";
+  const tool = values.tool ?? defaultTool();
+  if (tool !== "wrk" && tool !== "autocannon") throw new Error(`--tool: wrk or autocannon, not ${tool}`);
+  const defaultConnections = mode === "profile" ? "50" : "10,50";
+  return {
+    mode,
+    render: values.render,
+    quick,
+    durationS: number("--duration", values.duration, quick ? 3 : 10),
+    warmupS: number("--warmup", values.warmup, quick ? 1 : 5),
+    repeats: number("--repeats", values.repeats, quick ? 1 : 3),
+    connections: (values.connections ?? defaultConnections).split(",").map((c) => number("--connections", c, 0)),
+    rows: values.rows?.split(",").map((row) => row.trim()),
+    tool,
+    engine: values.engine,
+    soakS: number("--soak", values.soak, quick ? 10 : 120),
+    idle: number("--idle", values.idle, quick ? 1_000 : 10_000),
+    streamMb: number("--stream-mb", values["stream-mb"], 50),
+    command: ["npm run bench", ...(argv.length > 0 ? ["--", ...argv] : [])].join(" "),
+  };
+}
+
+function number(flag: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed) || parsed <= 0) throw new Error(`${flag}: a positive number, not ${value}`);
+  return parsed;
+}
