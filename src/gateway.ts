@@ -36,7 +36,17 @@ export async function createGateway(config: Config, options: GatewayOptions): Pr
   const plugins = options.plugins ? options.plugins(defaults) : defaults;
   assertUniqueNames(plugins);
   const trustedProxies = new Set(config.trustedProxies);
-  const logError = (error: unknown) => logger.error({ err: error }, "request failed");
+  // an error line names its request explicitly: cheaper than an async-local scope around every request
+  const logError = (error: unknown, ctx: RequestContext) =>
+    logger.error(
+      {
+        err: error,
+        requestId: ctx.id,
+        method: ctx.req.method,
+        path: ctx.path === "" ? undefined : loggablePath(ctx.path),
+      },
+      "request failed",
+    );
 
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     const address = clientAddress(req, trustedProxies);

@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from "node:async_hooks";
 import { type DestinationStream, type Logger, pino } from "pino";
 
 export type { Logger } from "pino";
@@ -31,26 +30,6 @@ const REDACTED_PATHS = [
   ]),
 ];
 
-/** What a log line written during a request adds about it: a function, so it reads the request's current state. */
-export type LogScope = () => Record<string, unknown>;
-
-const scopes = new AsyncLocalStorage<{ fields?: LogScope }>();
-
-/**
- * Runs `fn` in a fresh log scope: every line any logger from createLogger writes in its async continuation
- * (a stage's error, the limiter's warning) carries the fields a later setLogScope() names. Fields given to
- * the log call itself win over the scope's.
- */
-export function inLogScope<T>(fn: () => T): T {
-  return scopes.run({}, fn);
-}
-
-/** Names the fields of the current log scope (no-op outside one). */
-export function setLogScope(fields: LogScope): void {
-  const store = scopes.getStore();
-  if (store !== undefined) store.fields = fields;
-}
-
 /** The structured JSON logger every part of the gateway writes through. */
 export function createLogger(options: LogOptions): Logger {
   return pino(
@@ -58,7 +37,6 @@ export function createLogger(options: LogOptions): Logger {
       level: options.level,
       // pid tells the workers of `serve --workers N` apart
       base: { service: "portcullis", pid: process.pid },
-      mixin: () => scopes.getStore()?.fields?.() ?? {},
       redact: { paths: REDACTED_PATHS, censor: "[redacted]" },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },

@@ -6,7 +6,6 @@ import { answerMetricRequests } from "../observability/cluster-metrics.js";
 import { gatewayReadiness, type Readiness, withDraining } from "../observability/health.js";
 import type { Logger } from "../observability/log.js";
 import { createGatewayMetrics, type GatewayMetrics } from "../observability/metrics.js";
-import { requestScope, scopedHandler } from "../observability/request-scope.js";
 import type { RequestContext } from "../pipeline/context.js";
 import { loadServerTls } from "../tls/context.js";
 import { type TlsReloader, watchTlsFiles } from "../tls/watch.js";
@@ -55,15 +54,14 @@ export async function runGateway(config: Config, options: RunGatewayOptions): Pr
   const gateway = await createGateway(config, {
     ...gatewayOptions,
     logger,
-    // the request-scope stage first, so any line logged while a request runs names it
-    plugins: (defaults) => [requestScope(), ...metrics.instrument(reshape ? reshape(defaults) : defaults)],
+    plugins: (defaults) => metrics.instrument(reshape ? reshape(defaults) : defaults),
     onRequestEnd: (ctx: RequestContext) => {
       metrics.onRequestEnd(ctx);
       callerHook?.(ctx);
     },
   });
   if (clusterWorker) answerMetricRequests(metrics.registry);
-  const listener = await startListener(scopedHandler(gateway.handler), {
+  const listener = await startListener(gateway.handler, {
     host: config.listen.host,
     port: config.listen.port,
     tls: tls?.options ?? false,

@@ -116,15 +116,19 @@ test("Redis killed under load: no request fails because of it; restarted: limits
   let running = true;
   const load = (async () => {
     while (running) {
+      const startedInOutage = outage;
       const batch = await Promise.all(Array.from({ length: 10 }, () => gw.request("/v1/secret/x")));
       statuses.push(...batch.map((r) => r.status));
-      if (outage) duringOutage += batch.length;
+      if (startedInOutage && outage) duringOutage += batch.length;
     }
   })();
   await new Promise((resolve) => setTimeout(resolve, 300));
   await redis.kill();
   outage = true;
-  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  // Redis stays down until requests were served meanwhile (bounded: a busy machine is slow, not stuck)
+  for (const end = Date.now() + 15_000; duringOutage === 0 && Date.now() < end; ) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
   outage = false;
   await redis.restart();
   await new Promise((resolve) => setTimeout(resolve, 1_000));

@@ -1,5 +1,5 @@
 import test from "ava";
-import { createLogger, inLogScope, loggablePath, setLogScope } from "../../src/observability/log.js";
+import { createLogger, loggablePath } from "../../src/observability/log.js";
 
 function capture() {
   const lines: string[] = [];
@@ -23,25 +23,6 @@ test("credentials are redacted wherever a careless log call puts them", (t) => {
   t.is(lines.length, 3);
   for (const leaked of [/hvs\./, /pw-7/, /secret-8/, /Bearer/]) t.notRegex(raw, leaked);
   t.true(raw.includes("[redacted]"));
-});
-
-test("a log scope adds the request's fields to every line written inside it, and only there", async (t) => {
-  const { logger, parsed } = capture();
-  await inLogScope(async () => {
-    let path = "";
-    setLogScope(() => ({ requestId: "r-1", ...(path === "" ? {} : { path }) }));
-    logger.warn("before route");
-    path = "/v1/secret/x";
-    await new Promise((resolve) => setTimeout(resolve, 1));
-    logger.error({ requestId: "explicit" }, "after an await");
-  });
-  logger.info("outside");
-  const [before, after, outside] = parsed();
-  t.like(before, { requestId: "r-1", msg: "before route" });
-  t.is(before?.path, undefined);
-  t.like(after, { requestId: "explicit", path: "/v1/secret/x" }); // the call's own fields win
-  t.is(outside?.requestId, undefined);
-  t.is(typeof outside?.pid, "number");
 });
 
 test("a token in a legacy path segment is not logged", (t) => {

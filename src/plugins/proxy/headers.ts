@@ -42,7 +42,11 @@ function gatewayOwned(options: UpstreamHeaderOptions): Set<string> {
   ]);
 }
 
-function connectionTokens(value: string | string[] | undefined): Set<string> {
+const NO_TOKENS: ReadonlySet<string> = new Set();
+
+// Most requests carry no Connection header, or only "keep-alive"/"close": nothing to parse or allocate then
+function connectionTokens(value: string | string[] | undefined): ReadonlySet<string> {
+  if (value === undefined || value === "keep-alive" || value === "close") return NO_TOKENS;
   const text = Array.isArray(value) ? value.join(",") : (value ?? "");
   return new Set(
     text

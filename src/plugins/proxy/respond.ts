@@ -1,6 +1,5 @@
-import type { OutgoingHttpHeaders } from "node:http";
+import type { OutgoingHttpHeaders, ServerResponse } from "node:http";
 import type { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import { normalizeBackendError } from "../../errors/normalize.js";
 import type { RequestContext } from "../../pipeline/context.js";
 import type { UpstreamReply } from "./engine.js";
@@ -19,7 +18,7 @@ const BODY_HEADERS = ["content-length", "content-type", "content-encoding", "con
 /**
  * Sends the backend's answer on. Success bodies stream through untouched; error bodies (>= 400) are read within a
  * bound and rewritten into the API's `{"errors": [...]}` shape. A backend that breaks off mid-body makes the client's
- * connection end at once (pipeline destroys it), never hang with a truncated body.
+ * connection end at once, never hang with a truncated body.
  */
 export async function relay(ctx: RequestContext, reply: UpstreamReply, limits: RelayLimits): Promise<void> {
   const headers = downstreamHeaders(reply.headers);
@@ -41,7 +40,35 @@ export async function relay(ctx: RequestContext, reply: UpstreamReply, limits: R
     for (const hook of hooks) hook.apply({ status: reply.status, headers });
     ctx.res.writeHead(reply.status, headers);
   }
-  await pipeline(reply.body, ctx.res);
+  await streamBody(reply.body, ctx.res);
+}
+
+/**
+ * Pipes a success body to the client with backpressure. A body that fails or closes before its end destroys the
+ * client's connection (a truncated answer must not look complete); a client that goes away stops the body. Written
+ * out rather than stream/promises' pipeline, which builds an AbortSignal (and a DOMException) for every request.
+ */
+function streamBody(body: Readable, res: ServerResponse): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const settle = (error?: Error) => {
+      if (settled) return;
+      settled = true;
+      if (error === undefined) return resolve();
+      body.destroy();
+      res.destroy();
+      reject(error);
+    };
+    body.once("error", settle);
+    body.once("close", () => {
+      if (!body.readableEnded) settle(new Error("the backend closed the response before its end"));
+    });
+    res.once("finish", () => settle());
+    res.once("close", () => {
+      if (!res.writableFinished) settle(new Error("the client closed the connection"));
+    });
+    body.pipe(res);
+  });
 }
 
 async function relayError(
