@@ -84,11 +84,16 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}): Gatew
     labelNames: ["rule", "decision", "source"] as const,
     registers,
   });
-  const fallback = new Gauge({
+  let limiterMode: (() => string) | undefined;
+  new Gauge({
     name: "portcullis_ratelimit_fallback",
-    help: "1 while rate limits are decided locally because Redis failed (as of the latest Redis-backed decision)",
+    help: "1 while rate limits are decided locally because Redis is unreachable, 0 while Redis decides",
     registers,
     aggregator: "max",
+    // read when scraped, so the gauge tells the truth on a quiet gateway too, not only as of the last request
+    collect() {
+      this.set(limiterMode?.() === "fallback" ? 1 : 0);
+    },
   });
 
   if (options.certificate !== undefined) {
@@ -150,15 +155,16 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}): Gatew
       if (rateLimit !== undefined) countDecisions(rateLimit as RateLimitFields);
     },
     instrument(plugins) {
-      for (const plugin of plugins) if (plugin.name === "auth" && hasCacheStats(plugin)) observeCache(plugin.cache);
+      for (const plugin of plugins) {
+        if (plugin.name === "auth" && hasCacheStats(plugin)) observeCache(plugin.cache);
+        if (plugin.name === "limit" && hasLimiterMode(plugin)) limiterMode = () => plugin.limiter.mode();
+      }
       return plugins.map((plugin) => (BACKEND_STAGES.has(plugin.name) ? observeBackend(plugin) : plugin));
     },
   };
 
   function countDecisions(fields: RateLimitFields): void {
     const source = typeof fields.source === "string" ? fields.source : "unknown";
-    if (source === "fallback") fallback.set(1);
-    else if (source === "redis") fallback.set(0);
     for (const rule of fields.rules ?? []) {
       if (typeof rule.name !== "string") continue;
       decisions.inc({ rule: rule.name, decision: rule.allowed === true ? "allowed" : "denied", source });
@@ -183,6 +189,11 @@ function isBackendError(value: unknown): value is BackendErrorFields {
  * access log shows it, the metrics count it), then rethrown unchanged. The stage's other fields (auth's cache)
  * are kept.
  */
+function hasLimiterMode(plugin: Plugin): plugin is Plugin & { limiter: { mode(): string } } {
+  const limiter = (plugin as { limiter?: { mode?: unknown } }).limiter;
+  return typeof limiter?.mode === "function";
+}
+
 function observeBackend(stage: Plugin): Plugin {
   return {
     ...stage,

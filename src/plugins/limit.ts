@@ -23,12 +23,17 @@ export interface LimitPluginOptions {
  * const stage = limit({ rules: [{ name: "reads", paths: ["secret/*"], key: "token", limit: 100, periodMs: 60_000 }],
  *   limiter: new MemoryLimiter() });
  */
-export function limit(options: LimitPluginOptions): Plugin {
+/** The limit stage, with its limiter in view (metrics read the limiter's mode at scrape time). */
+export interface LimitPlugin extends Plugin {
+  readonly limiter: Limiter;
+}
+
+export function limit(options: LimitPluginOptions): LimitPlugin {
   const rules = compileRules(options.rules); // bad configuration fails here, at build time, never per request
   const keys = new KeyBuilder(options.keys);
   const legacy = options.legacyHeaders ?? false;
   const { limiter } = options;
-  return definePlugin({
+  const stage = definePlugin({
     name: "limit",
     async handle(ctx): Promise<Verdict> {
       const matched = matchRules(rules, ctx.path);
@@ -54,6 +59,7 @@ export function limit(options: LimitPluginOptions): Plugin {
     },
     close: () => limiter.close(),
   });
+  return Object.assign(stage, { limiter });
 }
 
 function unavailable(retryAfterSeconds: number, cause?: unknown): GatewayError {
