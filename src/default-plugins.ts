@@ -13,6 +13,7 @@ import { limit } from "./plugins/limit.js";
 import { httpProxyEngine, proxy, undiciEngine } from "./plugins/proxy/index.js";
 import { route } from "./plugins/route/index.js";
 import {
+  compileRules,
   createRedisClient,
   FallbackLimiter,
   type Limiter,
@@ -59,9 +60,11 @@ export async function buildDefaultPlugins(config: Config, deps: DefaultPluginDep
   });
   plugins.push(authStage);
   if (config.rateLimit.rules.length > 0) {
+    const rules = config.rateLimit.rules.map(compact);
+    compileRules(rules); // a bad rule fails the start here, before a Redis connection is opened and left behind
     plugins.push(
       limit({
-        rules: config.rateLimit.rules.map(compact),
+        rules,
         limiter: await createLimiter(config, logger),
         legacyHeaders: config.rateLimit.legacyHeaders,
         keys: { secret },
@@ -75,31 +78,45 @@ export async function buildDefaultPlugins(config: Config, deps: DefaultPluginDep
       cacheTtlMs: config.help.cacheTtlMs,
       allowList: authStage.allowList,
     }),
-    proxy({
-      // undici verifies the backend with the TLS settings upstreamAgent() gave the shared https agent
-      engine:
-        config.upstream.engine === "undici"
-          ? undiciEngine({
-              upstream,
-              timeoutMs: config.upstream.timeoutMs,
-              connections: config.upstream.maxSockets,
-              tls: agent instanceof HttpsAgent ? agent.options : undefined,
-            })
-          : httpProxyEngine({
-              upstream,
-              agent,
-              timeoutMs: config.upstream.timeoutMs,
-              verifyTls: !config.upstream.tls.insecureSkipVerify,
-            }),
-      tokenHeader: config.upstream.tokenHeader,
-      clientTokenHeaders: tokenSources.headers,
-      tokenCookie: tokenSources.cookie,
-      maxBodyBytes: config.limits.maxBodyBytes,
-      maxErrorBodyBytes: config.limits.maxErrorBodyBytes,
-      maxCapturedBodyBytes: config.limits.maxCapturedBodyBytes,
-    }),
+    closing(
+      agent,
+      proxy({
+        // undici verifies the backend with the TLS settings upstreamAgent() gave the shared https agent
+        engine:
+          config.upstream.engine === "undici"
+            ? undiciEngine({
+                upstream,
+                timeoutMs: config.upstream.timeoutMs,
+                connections: config.upstream.maxSockets,
+                tls: agent instanceof HttpsAgent ? agent.options : undefined,
+              })
+            : httpProxyEngine({
+                upstream,
+                agent,
+                timeoutMs: config.upstream.timeoutMs,
+                verifyTls: !config.upstream.tls.insecureSkipVerify,
+              }),
+        tokenHeader: config.upstream.tokenHeader,
+        clientTokenHeaders: tokenSources.headers,
+        tokenCookie: tokenSources.cookie,
+        maxBodyBytes: config.limits.maxBodyBytes,
+        maxErrorBodyBytes: config.limits.maxErrorBodyBytes,
+        maxCapturedBodyBytes: config.limits.maxCapturedBodyBytes,
+      }),
+    ),
   );
   return plugins;
+}
+
+/** The proxy stage, which also ends the shared agent's kept-alive backend connections when the gateway closes. */
+function closing(agent: HttpAgent | HttpsAgent, stage: Plugin): Plugin {
+  return {
+    ...stage,
+    async close() {
+      await stage.close?.();
+      agent.destroy();
+    },
+  };
 }
 
 /** One keep-alive agent for everything that talks to the backend: forwarding, token lookups, help checks. */

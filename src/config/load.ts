@@ -76,7 +76,9 @@ async function readConfigFile(file: string): Promise<Record<string, unknown>> {
   try {
     data = parseYaml(text);
   } catch (error) {
-    throw new ConfigError(`configuration file ${file} is not valid YAML or JSON: ${(error as Error).message}`);
+    // yaml's message goes on to quote the offending line, which may be a secret or a password: keep the first line
+    const reason = (error as Error).message.split("\n", 1)[0];
+    throw new ConfigError(`configuration file ${file} is not valid YAML or JSON: ${reason}`);
   }
   if (data !== null && data !== undefined && (typeof data !== "object" || Array.isArray(data))) {
     throw new ConfigError(`configuration file ${file} must hold an object`);

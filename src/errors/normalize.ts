@@ -88,8 +88,10 @@ function parseJson(text: string): unknown {
   }
 }
 
+/** Exactly `{"errors": [safe one-line strings]}`: anything more (a stack, a token, debug fields) is rebuilt. */
 function isErrorBody(value: unknown): value is ErrorBody {
   if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
+  if (Object.keys(value).length !== 1) return false;
   const errors = (value as { errors?: unknown }).errors;
   return (
     Array.isArray(errors) &&
@@ -112,9 +114,16 @@ function messagesFromJson(value: unknown): string[] {
   return messages;
 }
 
+/** Vault's "2 errors occurred:\n\t* first\n\t* second" as "first; second": the reasons, not the count. */
+function vaultMultiError(text: string): string | undefined {
+  if (!/^\s*\d+ errors? occurred:/.test(text)) return undefined;
+  const reasons = [...text.matchAll(/^\s*\*\s+(.+?)\s*$/gm)].map((match) => match[1]);
+  return reasons.length > 0 ? reasons.join("; ") : undefined;
+}
+
 /** A message worth showing: one short line that does not look like a stack trace or markup. */
 function safeTextMessage(text: string): string | undefined {
-  const line = text.trim().split(/\r?\n/, 1)[0]?.trim() ?? "";
+  const line = vaultMultiError(text) ?? text.trim().split(/\r?\n/, 1)[0]?.trim() ?? "";
   if (line === "" || line.startsWith("<")) return undefined;
   if (/^\s*at\s+\S+.*\(.*:\d+:\d+\)/m.test(text) || /\n\s+at\s/.test(text)) return undefined;
   if (/Traceback \(most recent call last\)|goroutine \d+ \[/.test(text)) return undefined;

@@ -75,6 +75,20 @@ const cases: Array<{ desc: string; status: number; type?: string; body?: string;
       body: '{"errors":[1,{"a":2},"kept"]}',
       errors: ["kept"],
     },
+    {
+      desc: "an errors body with extra fields is rebuilt without them",
+      status: 500,
+      type: "application/json",
+      body: '{"errors":["boom"],"stack":"at x (/a.js:1:1)","token":"hvs.SECRET"}',
+      errors: ["boom"],
+    },
+    {
+      desc: "Vault's multi-line error keeps its reasons",
+      status: 400,
+      type: "application/json",
+      body: '{"errors":["2 errors occurred:\\n\\t* invalid username or password\\n\\t* try again\\n\\n"]}',
+      errors: ["invalid username or password; try again"],
+    },
   ];
 
 for (const c of cases) {

@@ -123,3 +123,29 @@ test("a backend that dies mid-body ends the client's connection instead of leavi
   await t.throwsAsync(gw.request("/v1/secret/foo"));
   t.true(performance.now() - started < 2_000);
 });
+
+test("a backend that breaks off an error body gives 502, not an internal error", async (t) => {
+  const backend = await startBackend((req, res) => {
+    res.writeHead(500, { "content-type": "application/json", "content-length": "1000" });
+    res.write('{"errors":["half');
+    setTimeout(() => req.socket.destroy(), 20);
+  });
+  t.teardown(() => backend.close());
+  const gw = await startGateway({ upstream: { url: backend.url } });
+  t.teardown(() => gw.close());
+  const reply = await gw.request("/v1/secret/foo");
+  t.is(reply.status, 502);
+  t.deepEqual(JSON.parse(reply.body), { errors: ["the backend broke off its response"] });
+});
+
+test("closing the gateway closes its kept-alive connections to the backend", async (t) => {
+  const backend = await startBackend();
+  t.teardown(() => backend.close());
+  const gw = await startGateway({ upstream: { url: backend.url } });
+  await gw.request("/v1/secret/foo");
+  const open = () => new Promise<number>((resolve) => backend.server.getConnections((_e, count) => resolve(count)));
+  t.true((await open()) >= 1);
+  await gw.close();
+  for (let i = 0; i < 20 && (await open()) > 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+  t.is(await open(), 0);
+});

@@ -28,6 +28,15 @@ test("the client's token reaches the backend only in X-Vault-Token, and the toke
   t.is(seen?.cookie, "theme=dark; lang=en");
 });
 
+test("an Authorization header never reaches the backend, even on paths open without a token", async (t) => {
+  const { backend, gw } = await setup(t);
+  await gw.request("/v1/sys/health", { token: null, headers: { authorization: "Bearer hvs.unchecked" } });
+  await gw.request("/v1/secret/foo", { headers: { authorization: "Bearer hvs.unchecked" } });
+  t.is(backend.requests.length, 2);
+  for (const seen of backend.requests) t.is(seen.headers.authorization, undefined);
+  t.is(backend.requests[0]?.headers["x-vault-token"], undefined);
+});
+
 test("a request without a token is refused with 401 and never forwarded", async (t) => {
   const { backend, gw } = await setup(t);
   const reply = await gw.request("/v1/secret/foo", { token: null });

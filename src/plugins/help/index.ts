@@ -19,10 +19,8 @@ export interface HelpPlugin extends Plugin {
   readonly registry: HelpRegistry;
 }
 
-const HELP_VALUES = new Set(["1", "true"]);
-
 /**
- * Answers `?help=1` (or `help=true`) itself, after auth, and never forwards it. The text comes from the registry;
+ * Answers `?help=1` (any non-empty `help` value, as Vault does) itself, after auth, and never forwards it. The text comes from the registry;
  * it is shown only if the caller's token has some capability on the path (asked of the backend), except on
  * allow-listed paths, which anyone may call anyway. "No such help" and "no access" get the same 404, so the
  * answer reveals nothing about what exists.
@@ -41,8 +39,10 @@ export function help(options: HelpOptions): HelpPlugin {
   const stage = definePlugin({
     name: "help",
     async handle(ctx): Promise<Verdict> {
+      // Vault shows help for any non-empty `help` value (help=0 too): anything we let through, it would answer
+      if (!ctx.query.includes("help")) return "continue";
       const value = searchParams(ctx).get("help");
-      if (value === null || !HELP_VALUES.has(value.toLowerCase())) return "continue";
+      if (value === null || value === "") return "continue";
       const text = registry.lookup(ctx.path);
       if (text === undefined) throw new NotFoundError();
       if (!anonymous.matches(ctx.path)) {

@@ -29,6 +29,8 @@ function gatewayOwned(options: UpstreamHeaderOptions): Set<string> {
   return new Set([
     ...options.clientTokenHeaders,
     options.tokenHeader,
+    // Vault reads "Authorization: Bearer <token>" when X-Vault-Token is absent: a token the gateway never checked
+    "authorization",
     "x-forwarded-for",
     "x-forwarded-proto",
     "x-forwarded-host",
@@ -44,15 +46,20 @@ function gatewayOwned(options: UpstreamHeaderOptions): Set<string> {
 
 const NO_TOKENS: ReadonlySet<string> = new Set();
 
+// A client may name any header in Connection to have it dropped at this hop, but never the ones that frame or route
+// the request: "Connection: content-length" would otherwise send the body unframed, and the backend would read it
+// as a second request that no stage of the gateway checked (request smuggling).
+const NEVER_DROPPED = new Set(["content-length", "transfer-encoding", "host"]);
+
 // Most requests carry no Connection header, or only "keep-alive"/"close": nothing to parse or allocate then
 function connectionTokens(value: string | string[] | undefined): ReadonlySet<string> {
   if (value === undefined || value === "keep-alive" || value === "close") return NO_TOKENS;
-  const text = Array.isArray(value) ? value.join(",") : (value ?? "");
+  const text = Array.isArray(value) ? value.join(",") : value;
   return new Set(
     text
       .split(",")
       .map((t) => t.trim().toLowerCase())
-      .filter(Boolean),
+      .filter((t) => t !== "" && !NEVER_DROPPED.has(t)),
   );
 }
 

@@ -1,5 +1,6 @@
 import type { OutgoingHttpHeaders, ServerResponse } from "node:http";
 import type { Readable } from "node:stream";
+import { BadGatewayError, GatewayError } from "../../errors/gateway-error.js";
 import { normalizeBackendError } from "../../errors/normalize.js";
 import type { RequestContext } from "../../pipeline/context.js";
 import type { UpstreamReply } from "./engine.js";
@@ -122,11 +123,16 @@ function readAtMost(stream: Readable, limit: number): Promise<Captured> {
       cleanup();
       resolve({ body: Buffer.concat(chunks, size), complete: true });
     };
+    // the backend's failure, not ours: a 502 for the client, not an "internal error"
     const onError = (error: Error) => {
       cleanup();
-      reject(error);
+      reject(
+        error instanceof GatewayError
+          ? error
+          : new BadGatewayError("the backend broke off its response", { cause: error }),
+      );
     };
-    const onClose = () => onError(new Error("the backend closed the response before its end"));
+    const onClose = () => onError(new BadGatewayError("the backend broke off its response"));
     stream.on("data", onData).on("end", onEnd).on("error", onError).on("close", onClose);
   });
 }

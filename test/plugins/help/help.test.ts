@@ -34,11 +34,11 @@ test("?help=1 on a path the token may access answers 200 with the help text, and
   t.deepEqual(vault.capabilityQueries, [{ paths: ["secret/foo"] }]);
 });
 
-test("help=true works like help=1; other values are not help requests and go on", async (t) => {
+test("any non-empty help value is a help request, as Vault reads it; an empty one and other parameters go on", async (t) => {
   const { ask, final } = await setup(t);
-  t.is((await ask("/v1/secret/foo?help=true")).status, 200);
+  for (const value of ["true", "0", "yes"]) t.is((await ask(`/v1/secret/foo?help=${value}`)).status, 200, value);
   t.is(final.forwarded(), 0);
-  t.is((await ask("/v1/secret/foo?help=0")).status, 200);
+  t.is((await ask("/v1/secret/foo?help=")).status, 200);
   t.is((await ask("/v1/secret/foo?version=2")).status, 200);
   t.is(final.forwarded(), 2);
 });
