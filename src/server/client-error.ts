@@ -1,34 +1,114 @@
+import type { Server } from "node:http";
 import type { Socket } from "node:net";
+import type { Duplex } from "node:stream";
+import { GatewayError } from "../errors/gateway-error.js";
 import { statusMessage } from "../errors/http-status.js";
-import { errorBody } from "../errors/normalize.js";
+import { writeError } from "../errors/normalize.js";
+import { rawErrorResponse } from "./error-response.js";
+import { takeOverList } from "./list-verb.js";
+import {
+  detachFailedParser,
+  forgetFailedParser,
+  requestBeingRead,
+  responseInFlight,
+  whenIdle,
+} from "./node-internals.js";
+
+/** How long a connection we answered with an error may take to close its side before we cut it. */
+const LINGER_MS = 500;
 
 /** Node's parser errors and what HTTP says they are. */
 function statusFor(code: string | undefined): number {
   switch (code) {
     case "HPE_HEADER_OVERFLOW":
       return 431;
+    case "HPE_CHUNK_EXTENSIONS_OVERFLOW":
+      return 413;
     case "ERR_HTTP_REQUEST_TIMEOUT":
       return 408;
     case "HPE_INVALID_METHOD":
-      return 501; // (a later stage may accept LIST; until then Node refuses it here)
+      return 501;
+    case "HPE_PAUSED_H2_UPGRADE":
+      return 505; // the HTTP/2 preface ("PRI * HTTP/2.0"): this listener speaks HTTP/1.1 only
     default:
       return 400;
   }
 }
 
 /**
- * Node answers requests its parser refuses with an empty body of its own: answer in the API's error shape instead,
- * then close, since the bytes after a bad request cannot be trusted to start a new one.
+ * Ends a connection with one last response: the write side closes after it (FIN, not RST, so the client reads it)
+ * and the socket is destroyed if the client has not closed its side soon after.
  */
-export function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
-  if (error.code === "ECONNRESET" || !socket.writable || (socket as { _httpMessage?: unknown })._httpMessage) {
+export function closeWith(socket: Duplex, response: string): void {
+  socket.end(response);
+  const linger = setTimeout(() => socket.destroy(), LINGER_MS);
+  linger.unref();
+  socket.once("close", () => clearTimeout(linger));
+}
+
+export interface ClientErrorOptions {
+  readonly maxHeaderBytes: number;
+  readonly headersTimeoutMs: number;
+}
+
+/**
+ * The server's clientError handler. Node answers requests its parser refuses with an empty body of its own; we
+ * answer in the API's error shape instead, after any responses still owed on the connection (in request order),
+ * then close, since the bytes after a bad request cannot be trusted to start a new one. A refused `LIST` is served
+ * instead (list-verb.ts). TLS handshake failures and resets have no HTTP to answer and are just closed.
+ */
+export function createClientErrorHandler(
+  server: Server,
+  options: ClientErrorOptions,
+): (error: NodeJS.ErrnoException, socket: Duplex) => void {
+  // a connection once answered, closing or handed over: a failed parser reports every later chunk again
+  const settled = new WeakSet<Duplex>();
+  const refuse = (transport: Socket, status: number, message: string) =>
+    closeWith(transport, rawErrorResponse(status, message));
+
+  return (error, socket) => {
+    if (settled.has(socket)) return;
+    settled.add(socket);
+    const isHttp = "parser" in socket; // set by Node's HTTP connection listener, absent before the TLS handshake ends
+    if (!isHttp || error.code === "ECONNRESET" || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    if (error.code === "HPE_PAUSED") return closeAfterGap(socket);
+    if (error.code === "HPE_INVALID_METHOD" && takeOverList(server, socket, error, { ...options, refuse })) return;
+    const status = statusFor(error.code);
+    const res = responseInFlight(socket);
+    if (res === undefined) return closeWith(socket, rawErrorResponse(status));
+    if (requestBeingRead(socket) === undefined) {
+      // earlier requests are still being answered: their responses go out first, then this one
+      whenIdle(socket, () => closeWith(socket, rawErrorResponse(status)));
+      return;
+    }
+    // the request whose body broke or stalled is the one in flight: answer it through its own response while
+    // nothing of that was sent; the connection then closes, which also aborts the upstream request the body was
+    // streaming into. A response already under way can only be cut.
+    res.shouldKeepAlive = false;
+    if (!res.headersSent)
+      writeError(res, new GatewayError(status, "PORTCULLIS_UNREADABLE_REQUEST", statusMessage(status)));
+    else if (!res.writableEnded) socket.destroy();
+    else whenIdle(socket, () => closeWith(socket, ""));
+  };
+}
+
+/**
+ * HPE_PAUSED is not the client's error. Node pauses a connection's parser while its responses back up, but on TLS
+ * connections decrypted bytes still reach the paused parser, which refuses them, and Node drops them: the request
+ * stream now has a gap. Nothing after it may be parsed (body bytes could be read as a request), so the parser is
+ * detached; the responses owed are written, then the connection closes without another answer, and the client
+ * retries what was not answered (RFC 9112 §9.3.2). A request whose body had the gap is cut at once, which also
+ * aborts its upstream request rather than forwarding a body with bytes missing.
+ */
+function closeAfterGap(socket: Duplex): void {
+  if (requestBeingRead(socket) !== undefined || !detachFailedParser(socket)) {
     socket.destroy();
     return;
   }
-  const status = statusFor(error.code);
-  const body = errorBody([statusMessage(status)]);
-  socket.end(
-    `HTTP/1.1 ${status} ${statusMessage(status)}\r\ncontent-type: application/json\r\n` +
-      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-  );
+  forgetFailedParser(socket);
+  socket.on("data", () => {}); // read and dropped from now on, so the socket can still close cleanly
+  whenIdle(socket, () => closeWith(socket, ""));
 }

@@ -14,7 +14,14 @@ export const API_PREFIX = "/v1/";
 const RAW_PCHAR = /^[A-Za-z0-9\-._~!$&'()*+,=:@%]*$/;
 const QUERY_CHARS = /^[A-Za-z0-9\-._~!$&'()*+,;=:@%/?]*$/;
 const ESCAPE = /%([0-9A-Fa-f]{2})/g;
+// "%25" followed by two hex digits: an escape of an escape ("%252e"). A backend, framework or WAF that decodes twice
+// reads it as "%2e" and then "." -- one reading that differs from ours, which is all a bypass needs.
+const DOUBLE_ESCAPE = /%25[0-9A-Fa-f]{2}/;
 const MAX_TARGET_LENGTH = 8192;
+const NON_ASCII_ESCAPE = /%[89A-F][0-9A-F]/;
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
+// C1 controls and the Unicode line and paragraph separators: line breaks to some log and text tools
+const UNICODE_CONTROLS = /[\u0080-\u009f\u2028\u2029]/;
 
 /**
  * Classifies a request target once, strictly, so that no two readers of it can disagree.
@@ -56,11 +63,14 @@ function validEscapes(text: string): boolean {
   return true;
 }
 
-/** Decodes escapes of characters that may stand raw, upper-cases the rest; refuses escapes that change structure. */
+/**
+ * Decodes escapes of characters that may stand raw, upper-cases the rest; refuses escapes that change structure and
+ * escapes of escapes.
+ */
 function canonicalSegment(segment: string): string {
   if (!segment.includes("%")) return segment;
   if (!validEscapes(segment)) throw new BadRequestError("malformed percent-escape in path");
-  return segment.replace(ESCAPE, (_, hex: string) => {
+  const canonical = segment.replace(ESCAPE, (_, hex: string) => {
     const code = Number.parseInt(hex, 16);
     const char = String.fromCharCode(code);
     // ".", "/", "\" and ";" change how the path splits; NUL and controls end strings or logs early
@@ -69,4 +79,29 @@ function canonicalSegment(segment: string): string {
     }
     return code < 0x80 && RAW_PCHAR.test(char) && char !== "%" ? char : `%${hex.toUpperCase()}`;
   });
+  // checked on the result, so that "%25%32e" (which becomes "%252e" here) cannot slip past either
+  if (DOUBLE_ESCAPE.test(canonical)) throw new BadRequestError("double percent-encoding in path");
+  if (NON_ASCII_ESCAPE.test(canonical)) checkUnicode(canonical);
+  return canonical;
+}
+
+/**
+ * Escaped bytes beyond ASCII must spell valid UTF-8 in its normalized (NFKC) form: "%C0%AE" is an overlong "." to
+ * lenient decoders, and "%EF%BC%8E" (fullwidth full stop) or fullwidth letters become ".", "/" or another name in a
+ * backend that normalizes Unicode. One resource keeps one spelling across the two.
+ */
+function checkUnicode(canonicalSegment: string): void {
+  const bytes = Buffer.from(
+    canonicalSegment.replace(ESCAPE, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16))),
+    "latin1",
+  );
+  let text: string;
+  try {
+    text = UTF8.decode(bytes);
+  } catch {
+    throw new BadRequestError("percent-escapes in path are not valid UTF-8");
+  }
+  if (text.normalize("NFKC") !== text || UNICODE_CONTROLS.test(text)) {
+    throw new BadRequestError("non-canonical Unicode in path");
+  }
 }

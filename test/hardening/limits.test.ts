@@ -1,0 +1,147 @@
+import { connect } from "node:net";
+import test from "ava";
+import { startBackend, TEST_TOKEN } from "../helpers/backend.js";
+import { inErrorShape } from "./helpers/error-shape.js";
+import { startHardenedGateway } from "./helpers/hardened-gateway.js";
+import { RawHttpClient } from "./helpers/raw-client.js";
+import { openTls, rawExchange } from "./helpers/raw-tls.js";
+import { parseMessages } from "./helpers/wire.js";
+
+const H = `Host: gw\r\nX-Nomad-Token: ${TEST_TOKEN}\r\n`;
+
+async function setup(t: import("ava").ExecutionContext, config = {}, limits = {}) {
+  const backend = await startBackend();
+  t.teardown(() => backend.close());
+  const gw = await startHardenedGateway(
+    { upstream: { url: backend.url }, rateLimit: { rules: [] }, ...config },
+    limits,
+  );
+  t.teardown(() => gw.close());
+  return { backend, gw };
+}
+
+function onlyReply(bytes: Buffer, closed = true) {
+  const parsed = parseMessages(bytes, "response", closed);
+  return { messages: parsed.messages, status: Number(parsed.messages[0]?.startLine[1]), first: parsed.messages[0] };
+}
+
+test("a header block over maxHeaderBytes is a 431 in the errors shape", async (t) => {
+  const { gw } = await setup(t, { limits: { maxHeaderBytes: 2048 } });
+  const exchange = await rawExchange(gw.port, `GET /v1/secret/a HTTP/1.1\r\n${H}X-Big: ${"x".repeat(4096)}\r\n\r\n`);
+  const reply = onlyReply(exchange.bytes);
+  t.is(reply.status, 431);
+  t.true(reply.first !== undefined && inErrorShape(reply.first));
+});
+
+test("more than 100 header lines is a 431 in the errors shape, and nothing is forwarded", async (t) => {
+  const { gw, backend } = await setup(t);
+  const many = Array.from({ length: 120 }, (_, i) => `X-H${i}: 1\r\n`).join("");
+  const exchange = await rawExchange(gw.port, `GET /v1/secret/a HTTP/1.1\r\n${H}${many}\r\n`, { responses: 1 });
+  const reply = onlyReply(exchange.bytes, exchange.closedByServer);
+  t.is(reply.status, 431);
+  t.true(reply.first !== undefined && inErrorShape(reply.first));
+  t.is(backend.requests.length, 0);
+});
+
+test("a declared or chunked body over maxBodyBytes is a 413 in the errors shape", async (t) => {
+  const { gw, backend } = await setup(t, { limits: { maxBodyBytes: 1024 } });
+  const declared = await rawExchange(gw.port, `PUT /v1/secret/a HTTP/1.1\r\n${H}Content-Length: 5000\r\n\r\n`, {
+    responses: 1,
+  });
+  t.is(onlyReply(declared.bytes).status, 413);
+  const chunk = `800\r\n${"x".repeat(2048)}\r\n`;
+  const chunked = await rawExchange(
+    gw.port,
+    `PUT /v1/secret/a HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n${chunk}`,
+    { responses: 1 },
+  );
+  const reply = onlyReply(chunked.bytes);
+  t.is(reply.status, 413);
+  t.true(reply.first !== undefined && inErrorShape(reply.first));
+  t.is(backend.requests.length, 0);
+});
+
+test("headers dripped slower than headersTimeout: 408 in the errors shape within the timeout + 1 s", async (t) => {
+  const { gw } = await setup(t, { limits: { headersTimeoutMs: 1_000, requestTimeoutMs: 3_000 } });
+  const drip = ["GET /v1/secret/a HTTP/1.1\r\n", ...Array.from({ length: 20 }, (_, i) => `X-${i}: y\r\n`)];
+  const exchange = await rawExchange(gw.port, drip, { gapMs: 150, idleMs: 3_000 });
+  t.true(exchange.closedByServer);
+  t.true(exchange.ms < 2_000, `lived ${Math.round(exchange.ms)} ms`);
+  const reply = onlyReply(exchange.bytes);
+  t.is(reply.status, 408);
+  t.true(reply.first !== undefined && inErrorShape(reply.first));
+});
+
+test("a body dripped past requestTimeout: 408 in the errors shape, and the backend never gets a whole request", async (t) => {
+  const { gw, backend } = await setup(t, { limits: { headersTimeoutMs: 1_000, requestTimeoutMs: 1_500 } });
+  const head = `PUT /v1/secret/a HTTP/1.1\r\n${H}Content-Length: 100\r\n\r\n`;
+  const exchange = await rawExchange(gw.port, [head, ...Array.from({ length: 30 }, () => "x")], {
+    gapMs: 150,
+    idleMs: 4_000,
+  });
+  t.true(exchange.closedByServer);
+  t.true(exchange.ms < 2_700, `lived ${Math.round(exchange.ms)} ms`);
+  const reply = onlyReply(exchange.bytes);
+  t.is(reply.status, 408);
+  t.true(reply.first !== undefined && inErrorShape(reply.first));
+  t.is(backend.requests.length, 0);
+});
+
+test("an idle keep-alive connection is closed within keepAliveTimeout + 1 s", async (t) => {
+  const { gw } = await setup(t, { limits: { keepAliveTimeoutMs: 1_000 } });
+  const socket = await openTls(gw.port);
+  let answeredAt = 0;
+  socket.on("data", () => {
+    answeredAt = performance.now();
+  });
+  socket.write(`GET /v1/secret/a HTTP/1.1\r\n${H}\r\n`);
+  await new Promise((resolve) => socket.once("close", resolve));
+  const idle = performance.now() - answeredAt;
+  t.true(idle > 900 && idle < 2_300, `idle ${Math.round(idle)} ms`);
+});
+
+for (const [title, drip] of [
+  ["a socket that never starts TLS", false],
+  ["a ClientHello dripped a byte at a time", true],
+] as const) {
+  test(`${title} is closed at the handshake timeout`, async (t) => {
+    const { gw } = await setup(t, {}, { handshakeTimeoutMs: 1_000 });
+    const started = performance.now();
+    const socket = connect(gw.port, "127.0.0.1");
+    socket.on("error", () => {});
+    const hello = Buffer.from("16030100c8010000c40303", "hex");
+    let sent = 0;
+    const timer = setInterval(() => drip && sent < hello.length && socket.write(hello.subarray(sent, ++sent)), 200);
+    await new Promise((resolve) => socket.once("close", resolve));
+    clearInterval(timer);
+    const lived = performance.now() - started;
+    t.true(lived > 900 && lived < 1_700, `lived ${Math.round(lived)} ms`);
+  });
+}
+
+test("beyond maxConnections a new connection is refused at once; a freed slot serves again", async (t) => {
+  const { gw } = await setup(t, {}, { maxConnections: 3 });
+  const held = await Promise.all([openTls(gw.port), openTls(gw.port), openTls(gw.port)]);
+  await t.throwsAsync(() => openTls(gw.port));
+  held.pop()?.destroy();
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  const client = new RawHttpClient(gw.port);
+  const reply = await client.request(`GET /v1/secret/a HTTP/1.1\r\n${H}\r\n`);
+  t.is(reply === "closed" ? 0 : Number(reply.startLine[1]), 200);
+  client.close();
+  for (const socket of held) socket.destroy();
+});
+
+test("maxRequestsPerSocket: the last request says Connection: close, pipelined extras are not served", async (t) => {
+  const { gw, backend } = await setup(t, {}, { maxRequestsPerSocket: 3 });
+  const five = Array.from({ length: 5 }, (_, i) => `GET /v1/secret/${i} HTTP/1.1\r\n${H}\r\n`).join("");
+  const exchange = await rawExchange(gw.port, five);
+  const replies = parseMessages(exchange.bytes, "response", true).messages;
+  t.true(exchange.closedByServer);
+  t.deepEqual(
+    replies.map((r) => Number(r.startLine[1])),
+    [200, 200, 200],
+  );
+  t.is(replies[2]?.headers.find(([n]) => n.toLowerCase() === "connection")?.[1], "close");
+  t.is(backend.requests.length, 3); // the two past the limit were answered 503, never forwarded
+});
