@@ -68,6 +68,8 @@ test("ambiguous paths are refused with 400 and never forwarded", async (t) => {
     "/v1/secret/foo%00",
     "/v1/secret/foo%5c..",
     "/v1/secret/foo%",
+    "/v1/secret/http:/foo",
+    "/v1/secret/x-https%3A/foo",
   ];
   for (const path of paths) {
     const reply = await gw.request(path);

@@ -53,6 +53,9 @@ export function classifyTarget(target: string): RequestTarget {
   }
   const path = `/${canonical.join("/")}`;
   if (!path.startsWith(API_PREFIX)) throw new NotFoundError();
+  // http-proxy's urlJoin rewrites the first "http:/" or "https:/" of a path into "http://": the backend would be
+  // sent another path than the one authorized and rate-limited here
+  if (path.includes("http:/") || path.includes("https:/")) throw new BadRequestError("a URL scheme inside a path");
   return { path, query };
 }
 
