@@ -6,7 +6,7 @@ const CONFIG_OPTIONS = `Options (flags win over PORTCULLIS_* variables, which wi
   --admin HOST:PORT|off admin listener address, or off     ($PORTCULLIS_ADMIN)
   --workers N           processes (node:cluster); default one per core, 1 = no cluster  ($PORTCULLIS_WORKERS)
 Also read: PORTCULLIS_REDIS_URL (or REDIS_URL) = rateLimit.redis.url, PORTCULLIS_SECRET = secret.
-docs/configuration.md lists every option of the file with its default.`;
+The README's "Configuration reference" lists every option of the file with its default.`;
 
 /** The text of `portcullis --help` (main) and of `portcullis <command> --help`. */
 export const USAGE: Record<string, string> = {

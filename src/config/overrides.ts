@@ -17,7 +17,7 @@ export interface ConfigFlags {
   admin?: string | undefined;
 }
 
-/** The environment variables Portcullis reads, and what each sets (docs/configuration.md lists the same). */
+/** The environment variables Portcullis reads, and what each sets (the README's configuration reference lists the same). */
 export const ENV_VARS = {
   PORTCULLIS_CONFIG: "the configuration file, when --config is not given",
   PORTCULLIS_LISTEN: "listen.host and listen.port, as HOST:PORT",
