@@ -149,3 +149,28 @@ test("closing the gateway closes its kept-alive connections to the backend", asy
   for (let i = 0; i < 20 && (await open()) > 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
   t.is(await open(), 0);
 });
+
+test("a sealed backend is remembered briefly: retries are answered 503 here, unseal paths still go through", async (t) => {
+  let sealed = true;
+  const backend = await startBackend((_req, res) => {
+    if (!sealed) return void res.writeHead(200, { "content-type": "application/json" }).end("{}");
+    res.writeHead(503, { "content-type": "application/json" }).end('{"errors":["Vault is sealed"]}');
+  });
+  t.teardown(() => backend.close());
+  const gw = await startGateway({ upstream: { url: backend.url } });
+  t.teardown(() => gw.close());
+  const first = await gw.request("/v1/secret/foo");
+  t.deepEqual([first.status, JSON.parse(first.body)], [503, { errors: ["Vault is sealed"] }]);
+  const retries = await Promise.all([1, 2, 3].map(() => gw.request("/v1/secret/foo")));
+  for (const retry of retries) {
+    t.is(retry.status, 503);
+    t.is(retry.headers["retry-after"], "1");
+    t.deepEqual(JSON.parse(retry.body), { errors: ["the backend is sealed or unavailable, try again later"] });
+  }
+  t.is(backend.requests.length, 1, "the retries never reached the backend");
+  t.is((await gw.request("/v1/sys/seal-status", { token: null })).status, 503);
+  t.is(backend.requests.length, 2, "seal-status is always forwarded");
+  sealed = false;
+  t.is((await gw.request("/v1/sys/unseal", { method: "PUT", token: null, body: "{}" })).status, 200);
+  t.is((await gw.request("/v1/secret/foo")).status, 200, "an answer below 500 ends the cooldown at once");
+});

@@ -2,6 +2,7 @@ import { PayloadTooLargeError } from "../../errors/gateway-error.js";
 import { writeError } from "../../errors/normalize.js";
 import type { RequestContext } from "../../pipeline/context.js";
 import { definePlugin, type Plugin } from "../../pipeline/plugin.js";
+import { BackendCooldown } from "./cooldown.js";
 import type { ForwardingEngine, UpstreamReply } from "./engine.js";
 import { createUpstreamHeaderBuilder, type UpstreamHeaderOptions } from "./headers.js";
 import { type RelayLimits, relay } from "./respond.js";
@@ -14,15 +15,19 @@ export interface ProxyOptions extends UpstreamHeaderOptions, RelayLimits {
   readonly engine: ForwardingEngine;
   /** Request bodies larger than this are refused with 413 (streamed bodies are counted as they pass). */
   readonly maxBodyBytes: number;
+  /** After the backend answers 503 (e.g. sealed), answer 503 here for this long instead of forwarding (0: never). */
+  readonly unavailableCooldownMs?: number;
 }
 
 /** Forwards the request to the backend and relays its answer; the last stage, it always answers. */
 export function proxy(options: ProxyOptions): Plugin {
   const buildHeaders = createUpstreamHeaderBuilder(options);
   const { engine } = options;
+  const cooldown = new BackendCooldown(options.unavailableCooldownMs ?? 1_000);
   return definePlugin({
     name: "proxy",
     async handle(ctx) {
+      cooldown.check(ctx.path);
       enforceBodyLimit(ctx, options.maxBodyBytes);
       const target = ctx.query === "" ? ctx.path : `${ctx.path}?${ctx.query}`;
       const backendStartedAt = performance.now();
@@ -36,6 +41,7 @@ export function proxy(options: ProxyOptions): Plugin {
       }
       ctx.logFields.backendMs = Math.round((performance.now() - backendStartedAt) * 10) / 10;
       ctx.logFields.backendStatus = reply.status;
+      cooldown.observe(reply.status);
       try {
         await relay(ctx, reply, options);
       } catch (error) {
