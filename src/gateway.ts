@@ -32,6 +32,10 @@ export interface Gateway {
  */
 export async function createGateway(config: Config, options: GatewayOptions): Promise<Gateway> {
   const { logger, onRequestEnd } = options;
+  // The access line is a fixed set of fields built here from values that are safe by construction (no header, no
+  // body, a token only as a prefix of its keyed hash), so it skips the wildcard redaction every other line gets:
+  // measured at ~200 µs a line with it and ~15 µs without, it was a fifth of the gateway's CPU per request.
+  const accessLog = logger.child({}, { redact: { paths: [] } });
   const defaults = await buildDefaultPlugins(config, options);
   const plugins = options.plugins ? options.plugins(defaults) : defaults;
   assertUniqueNames(plugins);
@@ -66,7 +70,7 @@ export async function createGateway(config: Config, options: GatewayOptions): Pr
       logFields: {},
     };
     res.once("close", () => {
-      logAccess(logger, ctx);
+      logAccess(accessLog, ctx);
       onRequestEnd?.(ctx);
     });
     void runPipeline(plugins, ctx, logError);
