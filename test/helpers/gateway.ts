@@ -1,4 +1,3 @@
-import type { IncomingHttpHeaders } from "node:http";
 import { Agent, request as httpsRequest } from "node:https";
 import { parseConfig } from "../../src/config/load.js";
 import type { ConfigInput } from "../../src/config/schema.js";
@@ -7,13 +6,10 @@ import { createLogger } from "../../src/observability/log.js";
 import { type Listener, startListener } from "../../src/server/listen.js";
 import { serverTlsOptions } from "../../src/tls/context.js";
 import { TEST_TOKEN } from "./backend.js";
+import { type Reply, replyOf } from "./servers.js";
 import { testPki } from "./tls.js";
 
-export interface Reply {
-  readonly status: number;
-  readonly headers: IncomingHttpHeaders;
-  readonly body: string;
-}
+export type { Reply } from "./servers.js";
 
 export interface RequestOptions {
   method?: string;
@@ -95,14 +91,7 @@ function httpsGet(port: number, path: string, agent: Agent, options: RequestOpti
           ? { agent }
           : { ...options.clientCert, ca: agent.options.ca, agent: false }),
       },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (chunk: Buffer) => chunks.push(chunk));
-        res.on("end", () =>
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString("utf8") }),
-        );
-        res.on("error", reject);
-      },
+      (res) => void replyOf(res).then(resolve, reject),
     );
     req.on("error", reject);
     req.end(options.body);

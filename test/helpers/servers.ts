@@ -1,4 +1,5 @@
 import { once } from "node:events";
+import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
 import type { AddressInfo, Server } from "node:net";
 
 /** Listens on a kernel-chosen free port on loopback, so parallel test files never collide. */
@@ -14,4 +15,22 @@ export async function closeServer(server: Server & { closeAllConnections?: () =>
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeAllConnections?.();
   await closed;
+}
+
+export interface Reply {
+  readonly status: number;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: string;
+}
+
+/** Reads a whole response: status, headers and the body as text. */
+export function replyOf(res: IncomingMessage): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    res.on("data", (chunk: Buffer) => chunks.push(chunk));
+    res.on("end", () =>
+      resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString("utf8") }),
+    );
+    res.on("error", reject);
+  });
 }

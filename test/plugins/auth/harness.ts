@@ -1,16 +1,9 @@
 import { randomUUID } from "node:crypto";
-import {
-  createServer,
-  type IncomingHttpHeaders,
-  type IncomingMessage,
-  type OutgoingHttpHeaders,
-  request,
-  type ServerResponse,
-} from "node:http";
+import { createServer, type IncomingMessage, type OutgoingHttpHeaders, request, type ServerResponse } from "node:http";
 import type { RequestContext } from "../../../src/pipeline/context.js";
 import { definePlugin, type Plugin, type Verdict } from "../../../src/pipeline/plugin.js";
 import { runPipeline } from "../../../src/pipeline/run.js";
-import { closeServer, listen } from "../../helpers/servers.js";
+import { closeServer, listen, type Reply, replyOf } from "../../helpers/servers.js";
 
 /** What a token may do at the fake backend. */
 export interface FakeToken {
@@ -141,11 +134,7 @@ export function finalStage(
   return { plugin, forwarded: () => forwarded };
 }
 
-export interface Reply {
-  readonly status: number;
-  readonly headers: IncomingHttpHeaders;
-  readonly body: string;
-}
+export type { Reply } from "../../helpers/servers.js";
 
 export interface RequestOptions {
   method?: string;
@@ -192,12 +181,7 @@ export async function startPipeline(plugins: readonly Plugin[]): Promise<TestPip
 export function send(url: string, options: RequestOptions = {}): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = request(url, { method: options.method ?? "GET", headers: options.headers ?? {} }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () =>
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString("utf8") }),
-      );
-      res.on("error", reject);
+      void replyOf(res).then(resolve, reject);
     });
     req.on("error", reject);
     req.end(options.body);
