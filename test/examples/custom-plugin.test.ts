@@ -4,6 +4,7 @@ import type { AuditRecord } from "../../examples/custom-plugin/audit.js";
 import { startAuditedGateway } from "../../examples/custom-plugin/server.js";
 import { createLogger } from "../../src/index.js";
 import { startBackend, TEST_TOKEN } from "../helpers/backend.js";
+import { replyOf } from "../helpers/servers.js";
 import { testPki } from "../helpers/tls.js";
 
 function send(url: string, path: string, method = "GET", token: string | null = TEST_TOKEN, extra = {}) {
@@ -15,14 +16,7 @@ function send(url: string, path: string, method = "GET", token: string | null = 
       servername: "localhost",
       headers: { ...extra, ...(token === null ? {} : { "x-nomad-token": token }) },
     });
-    req.on("response", (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (chunk: string) => {
-        body += chunk;
-      });
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    });
+    req.on("response", (res) => void replyOf(res).then(resolve, reject));
     req.on("error", reject);
     req.end();
   }).finally(() => agent.destroy());

@@ -6,6 +6,7 @@ import type { ConfigInput } from "../../src/config/schema.js";
 import { createLogger } from "../../src/observability/log.js";
 import { type RunGatewayOptions, type RunningGateway, runGateway } from "../../src/server/run.js";
 import { TEST_TOKEN } from "../helpers/backend.js";
+import { replyOf } from "../helpers/servers.js";
 import { testPki, writeServerFiles } from "../helpers/tls.js";
 
 export interface Reply {
@@ -70,14 +71,7 @@ export async function startRunning(
             headers,
             agent,
           },
-          (res) => {
-            let body = "";
-            res.setEncoding("utf8");
-            res.on("data", (chunk: string) => {
-              body += chunk;
-            });
-            res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-          },
+          (res) => void replyOf(res).then(resolve, reject),
         );
         req.on("error", reject);
         req.end(requestOptions.body);
