@@ -1,4 +1,5 @@
 import type { Cluster, Redis, Result } from "ioredis";
+import { TakeBatcher, type TakeOutcome } from "./batch.js";
 import { conforms, describe } from "./gcra.js";
 import { hashTag } from "./keys.js";
 import {
@@ -27,17 +28,15 @@ interface Group {
   readonly entries: readonly LimitEntry[];
 }
 
-interface Outcome {
+interface Outcome extends TakeOutcome {
   readonly group: Group;
-  readonly admitted: boolean;
-  readonly now: number;
-  readonly tats: readonly number[];
 }
 
 /**
  * GCRA in Redis: every rule of a request checked and counted by one atomic script, on Redis server time.
  *
- * On a single node or Sentinel that is always one round trip. On Cluster a script may only touch one slot, so keys
+ * On a single node or Sentinel that is always one round trip, shared by the requests of one event-loop turn
+ * (batch.ts). On Cluster a script may only touch one slot, so keys
  * are grouped by hash tag (keys.ts) and each group runs its own script, in parallel; when one group denies, the
  * groups that admitted the request get their count back (REFUND_LUA). Between take and refund a concurrent request
  * may see the extra count and be denied: the error is on the safe side, never an admission above the limit.
@@ -46,19 +45,27 @@ interface Outcome {
  */
 export class RedisLimiter implements RemoteLimiter {
   readonly #client: RedisClient;
+  readonly #batcher: TakeBatcher;
 
   /** Takes ownership of the client: close() closes it. */
   constructor(client: RedisClient) {
     this.#client = client;
     client.defineCommand("portcullisTake", { lua: TAKE_LUA });
     client.defineCommand("portcullisRefund", { lua: REFUND_LUA });
+    this.#batcher = new TakeBatcher((numKeys, keysThenArgs) => client.portcullisTake(numKeys, ...keysThenArgs));
   }
 
   async take(request: LimitRequest): Promise<LimitDecision> {
     const { entries } = request;
     if (entries.length === 0) return decide([], "redis");
-    const groups = this.#client.isCluster ? groupByTag(entries) : [{ indexes: entries.map((_, i) => i), entries }];
-    const outcomes = await Promise.all(groups.map((group) => this.#run(group)));
+    if (!this.#client.isCluster) {
+      const { admitted, now, tats } = await this.#batcher.take(entries);
+      return decide(
+        entries.map((entry, i) => resultOf(entry, tats[i] ?? now, now, admitted)),
+        "redis",
+      );
+    }
+    const outcomes = await Promise.all(groupByTag(entries).map((group) => this.#run(group)));
     const admitted = outcomes.every((outcome) => outcome.admitted);
     if (!admitted) await this.#refund(outcomes.filter((outcome) => outcome.admitted));
     const results: RuleResult[] = new Array(entries.length);
@@ -83,11 +90,13 @@ export class RedisLimiter implements RemoteLimiter {
     this.#client.disconnect();
   }
 
+  /** One slot's keys of one request, in a script of its own (a batch of one). */
   async #run(group: Group): Promise<Outcome> {
     const args: (string | number)[] = group.entries.map((entry) => entry.key);
+    args.push(1, group.entries.length);
     for (const { rule } of group.entries) args.push(rule.emissionUs, rule.capacityUs);
-    const [admitted, now, ...tats] = await this.#client.portcullisTake(group.entries.length, ...args);
-    return { group, admitted: admitted === 1, now: now ?? 0, tats };
+    const [now = 0, admitted, ...tats] = await this.#client.portcullisTake(group.entries.length, ...args);
+    return { group, admitted: admitted === 1, now, tats };
   }
 
   async #refund(outcomes: readonly Outcome[]): Promise<void> {

@@ -4,47 +4,56 @@
 // "all rules or none" rule and the count exact across any number of gateways.
 
 /**
- * Checks every rule of one request and counts them only if all admit it (GCRA, see gcra.ts).
+ * Checks every rule of each of a batch of requests, and counts a request's rules only if all of them admit it
+ * (GCRA, see gcra.ts). The requests are decided one after the other, so two of them on one key see each other
+ * exactly as two scripts would; batching only saves round trips and commands (see batch.ts).
  *
+ * ARGV[1]        R, the number of requests
+ * ARGV[1 + r]    the number of keys of request r (r = 1..R); its keys follow those of request r - 1 in KEYS
  * KEYS[i]        the state key of rule i (holds its TAT in microseconds, or is absent when the rule is rested)
- * ARGV[2i-1]     T, the emission interval of rule i, in microseconds
- * ARGV[2i]       burst * T, its capacity, in microseconds
- * returns        { admitted (1|0), now, TAT_1 .. TAT_n }: each TAT as left by the script (raised to now when the
- *                key was absent or stale; plus T when admitted), from which the caller derives remaining and delays
+ * ARGV[R+2i]     T, the emission interval of key i, in microseconds
+ * ARGV[R+2i+1]   burst * T, its capacity, in microseconds
+ * returns        { now, admitted_1 .. admitted_R (1|0), TAT_1 .. TAT_n }: each TAT as left by the script (raised
+ *                to now when the key was absent or stale; plus T when admitted), from which the caller derives
+ *                remaining and delays
  */
 export const TAKE_LUA = `
 -- 1. The clock is the server's, never a gateway's: gateways with skewed clocks still agree on every key.
 --    TIME is allowed before writes since Redis 5 (scripts replicate their effects, not their body).
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
-
--- 2. Read every rule's TAT; a missing or past TAT means "rested", the same as now.
---    A rule conforms if one more emission interval still fits in its capacity.
+local requests = tonumber(ARGV[1])
+local reply = { now }
 local tats = {}
-local admitted = 1
-for i = 1, #KEYS do
-  local emission = tonumber(ARGV[2 * i - 1])
-  local capacity = tonumber(ARGV[2 * i])
-  local tat = tonumber(redis.call('GET', KEYS[i])) or now
-  if tat < now then tat = now end
-  tats[i] = tat
-  if tat + emission - now > capacity then admitted = 0 end
-end
+local last = 0
 
--- 3. Only if every rule conforms, count the request in all of them: one denial consumes nothing anywhere.
---    The key expires exactly when its TAT passes: from then on absent and rested are the same state,
---    so idle clients cost no memory. '%.0f' writes the integer without Lua's 14-digit rounding.
-if admitted == 1 then
-  for i = 1, #KEYS do
-    local tat = tats[i] + tonumber(ARGV[2 * i - 1])
-    redis.call('SET', KEYS[i], string.format('%.0f', tat), 'PX', math.ceil((tat - now) / 1000))
+for r = 1, requests do
+  local first = last + 1
+  last = last + tonumber(ARGV[1 + r])
+  -- 2. Read every rule's TAT; a missing or past TAT means "rested", the same as now.
+  --    A rule conforms if one more emission interval still fits in its capacity.
+  local admitted = 1
+  for i = first, last do
+    local tat = tonumber(redis.call('GET', KEYS[i])) or now
+    if tat < now then tat = now end
     tats[i] = tat
+    if tat + tonumber(ARGV[requests + 2 * i]) - now > tonumber(ARGV[requests + 2 * i + 1]) then admitted = 0 end
   end
+  -- 3. Only if every rule conforms, count the request in all of them: one denial consumes nothing anywhere.
+  --    The key expires exactly when its TAT passes: from then on absent and rested are the same state,
+  --    so idle clients cost no memory. '%.0f' writes the integer without Lua's 14-digit rounding.
+  if admitted == 1 then
+    for i = first, last do
+      local tat = tats[i] + tonumber(ARGV[requests + 2 * i])
+      redis.call('SET', KEYS[i], string.format('%.0f', tat), 'PX', math.ceil((tat - now) / 1000))
+      tats[i] = tat
+    end
+  end
+  reply[1 + r] = admitted
 end
 
 -- 4. Integers in microseconds since the epoch (about 2^51): exact in Lua doubles and in RESP integers.
-local reply = { admitted, now }
-for i = 1, #KEYS do reply[i + 2] = tats[i] end
+for i = 1, last do reply[1 + requests + i] = tats[i] end
 return reply
 `;
 

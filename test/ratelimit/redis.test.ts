@@ -72,3 +72,49 @@ test("redis: a flushed script cache (NOSCRIPT) is reloaded without failing a tak
   await redis.command("SCRIPT", "FLUSH");
   t.true((await limiter.take({ entries: [e] })).allowed);
 });
+
+/** EVAL and EVALSHA calls Redis has served so far. */
+async function scriptCalls(): Promise<number> {
+  const stats = await redis.command("INFO", "commandstats");
+  return [...stats.matchAll(/cmdstat_eval(?:sha)?:calls=(\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0);
+}
+
+// serial: no other test of this file may run a script while the calls are counted
+test.serial("redis: the takes of one event-loop turn share script calls, and each is decided on its own", async (t) => {
+  const limiter = await connectedLimiter();
+  t.teardown(() => limiter.close());
+  const prefix = randomUUID();
+  const limited = entry(rule({ name: "batched", limit: 100, periodMs: 86_400_000 }), "i:batch", prefix);
+  // a day's period: no request is given back while the test runs, so remaining is exact
+  const spare = entry(rule({ name: "spare", limit: 1_000, periodMs: 86_400_000 }), "i:spare", prefix);
+  const before = await scriptCalls();
+  // 300 requests on one key, every third also on a second rule: exactly the first 100 may pass
+  const decisions = await Promise.all(
+    Array.from({ length: 300 }, (_, i) => limiter.take({ entries: i % 3 === 0 ? [limited, spare] : [limited] })),
+  );
+  t.is((await scriptCalls()) - before, 3, "at most 128 requests per script call");
+  t.deepEqual(
+    decisions.map((d) => d.allowed),
+    Array.from({ length: 300 }, (_, i) => i < 100),
+  );
+  // a denied request counted nothing anywhere: the spare rule holds only the admitted requests that carried it
+  const spareAdmitted = decisions.filter((d, i) => i % 3 === 0 && d.allowed).length;
+  t.is(spareAdmitted, 34);
+  const next = await limiter.take({ entries: [spare] });
+  t.is(next.results[0]?.remaining, 1_000 - spareAdmitted - 1);
+});
+
+test("redis: a batch Redis refuses fails each of its takes, and the next batch is served", async (t) => {
+  const limiter = await connectedLimiter();
+  t.teardown(() => limiter.close());
+  const r = rule({ name: "typed", limit: 10, periodMs: 60_000 });
+  const fine = entry(r, "i:fine");
+  const broken = entry(r, "i:broken");
+  await redis.command("LPUSH", broken.key, "x"); // GET on a list fails the script (WRONGTYPE)
+  const outcomes = await Promise.allSettled([limiter.take({ entries: [fine] }), limiter.take({ entries: [broken] })]);
+  t.deepEqual(
+    outcomes.map((o) => o.status),
+    ["rejected", "rejected"],
+  );
+  t.true((await limiter.take({ entries: [fine] })).allowed);
+});
