@@ -146,13 +146,24 @@ export class FallbackLimiter implements Limiter {
   }
 }
 
-/** Rejects when the promise has not settled within ms; the late answer is dropped (its rejection handled by race). */
+/**
+ * Rejects when the promise has not settled within ms; a late answer is dropped. One promise and one timer: this
+ * runs for every limited request.
+ */
 function deadline<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`Redis gave no answer within ${ms} ms`)), ms);
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`Redis gave no answer within ${ms} ms`)), ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
   });
-  return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
 }
 
 function count(value: number, field: string): number {

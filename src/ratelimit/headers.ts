@@ -5,16 +5,22 @@
 import type { LimitDecision, RuleResult } from "./limiter.js";
 import type { CompiledRule } from "./rules.js";
 
+// A rule's policy item never changes: built once per rule, not once per request
+const policyItems = new WeakMap<CompiledRule, string>();
+
+function policyItem(rule: CompiledRule): string {
+  let item = policyItems.get(rule);
+  if (item === undefined) {
+    item = `${sfString(rule.name)};q=${rule.limit};w=${Math.max(1, Math.ceil(rule.periodMs / 1000))}`;
+    if (rule.burst !== rule.limit) item = `${item};portcullis-burst=${rule.burst}`;
+    policyItems.set(rule, item);
+  }
+  return item;
+}
+
 /** Every policy that applied to the request, whatever the decision. */
 export function policyField(rules: readonly CompiledRule[]): string {
-  return rules
-    .map((rule) => {
-      // w is whole seconds (the draft has no sub-second windows); rounding up states a rate never above the real one
-      const item = `${sfString(rule.name)};q=${rule.limit};w=${Math.max(1, Math.ceil(rule.periodMs / 1000))}`;
-      // a burst other than the limit has no field of its own: a vendor-prefixed parameter, as the draft suggests
-      return rule.burst === rule.limit ? item : `${item};portcullis-burst=${rule.burst}`;
-    })
-    .join(", ");
+  return rules.length === 1 ? policyItem(rules[0] as CompiledRule) : rules.map(policyItem).join(", ");
 }
 
 /** The current service limit of each rule the limiter reported on; undefined when it reported none. */
@@ -41,8 +47,9 @@ export function rateLimitHeaders(
   const headers: Record<string, string> = { "RateLimit-Policy": policyField(rules) };
   const limits = limitField(decision.results);
   if (limits !== undefined) headers.RateLimit = limits;
+  if (!legacy) return headers;
   const tightest = [...decision.results].sort((a, b) => a.remaining - b.remaining || b.resetMs - a.resetMs)[0];
-  if (legacy && tightest !== undefined) {
+  if (tightest !== undefined) {
     headers["RateLimit-Limit"] = String(tightest.rule.limit);
     headers["RateLimit-Remaining"] = String(tightest.remaining);
     headers["RateLimit-Reset"] = String(Math.ceil(tightest.resetMs / 1000));

@@ -59,9 +59,11 @@ export class TokenCache {
     return this.#idOf(token);
   }
 
-  /** The verifier's answer for a token, from the cache when it is fresh. Throws what the verifier throws. */
-  async check(token: string): Promise<CheckedToken> {
-    const tokenId = this.#idOf(token);
+  /**
+   * The verifier's answer for a token, from the cache when it is fresh. Throws what the verifier throws.
+   * `tokenId` saves the hash when the caller already has it (it must be idOf(token)).
+   */
+  async check(token: string, tokenId = this.#idOf(token)): Promise<CheckedToken> {
     const cached = this.#fresh(this.#positive, tokenId) ?? this.#fresh(this.#negative, tokenId);
     if (cached !== undefined) {
       this.#hits++;

@@ -5,7 +5,7 @@ import { TokenCache, type TokenCacheOptions } from "./cache.js";
 import { type CookieSettings, loginHook, revokeHook } from "./cookies.js";
 import { createOriginCheck, isUnsafeMethod } from "./origin.js";
 import { DEFAULT_TOKEN_SOURCES, findToken, type TokenSources } from "./token.js";
-import { createTokenHasher } from "./token-id.js";
+import { ConnectionTokenIds, createTokenHasher } from "./token-id.js";
 import type { TokenVerifier } from "./verifier.js";
 
 export interface AuthOptions {
@@ -52,6 +52,7 @@ export function auth(options: AuthOptions): AuthPlugin {
   const cache = new TokenCache(options.verifier, createTokenHasher(options.secret), options.cache);
   const origins = createOriginCheck(options.allowedOrigins);
   const cookie: CookieSettings = { name: sources.cookie, secure: options.secureCookie ?? true };
+  const connectionIds = new ConnectionTokenIds((token) => cache.idOf(token));
 
   const stage = definePlugin({
     name: "auth",
@@ -74,7 +75,7 @@ export function auth(options: AuthOptions): AuthPlugin {
       if (found.source === "cookie" && isUnsafeMethod(ctx.req.method) && origins.isCrossSite(ctx.req, ctx.secure)) {
         throw new ForbiddenError("cross-site request refused");
       }
-      const { result, tokenId } = await cache.check(found.token);
+      const { result, tokenId } = await cache.check(found.token, connectionIds.idOf(ctx.req.socket, found.token));
       if (!result.valid) throw new UnauthorizedError("invalid or expired token");
       ctx.token = found.token;
       ctx.identity.tokenId = tokenId;

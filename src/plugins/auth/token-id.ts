@@ -1,4 +1,5 @@
-import { createHmac, randomBytes } from "node:crypto";
+import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import type { Socket } from "node:net";
 import { ConfigError } from "../../errors/gateway-error.js";
 
 /** Turns a token into the keyed hash that stands for it everywhere: cache keys, ctx.identity.tokenId, logs. */
@@ -19,4 +20,29 @@ export function createTokenHasher(secret?: string | Uint8Array, key = "auth.secr
     throw new ConfigError(`${key}: must be at least ${MIN_SECRET_BYTES} bytes long`);
   }
   return (token) => createHmac("sha256", material).update(token, "utf8").digest("hex");
+}
+
+/**
+ * The token id of the last token seen on each connection. A client keeps its connection and sends the same token
+ * on every request, so the HMAC runs once per connection instead of once per request: it cost 5-20 µs between I/O
+ * events here (OpenSSL 3 looks the digest up on every call), a tenth of a forwarded request's CPU. A token is
+ * held no longer than the connection that carried it, and only that connection's next token is compared with it,
+ * in constant time (behind a load balancer one connection carries many clients' tokens).
+ */
+export class ConnectionTokenIds {
+  readonly #hash: TokenHasher;
+  readonly #last = new WeakMap<Socket, { readonly token: Buffer; readonly id: string }>();
+
+  constructor(hash: TokenHasher) {
+    this.#hash = hash;
+  }
+
+  idOf(socket: Socket, token: string): string {
+    const bytes = Buffer.from(token, "utf8");
+    const last = this.#last.get(socket);
+    if (last !== undefined && last.token.length === bytes.length && timingSafeEqual(last.token, bytes)) return last.id;
+    const id = this.#hash(token);
+    this.#last.set(socket, { token: bytes, id });
+    return id;
+  }
 }
