@@ -42,7 +42,7 @@ childMain<GatewayChildOptions>(async (options) => {
           },
   };
   const config = parseConfig(input as ConfigInput);
-  const logger = createLogger({ level: config.log.level });
+  const logger = createLogger({ level: config.log.level, bufferBytes: config.log.bufferBytes });
   const running = await runGateway(config, { logger });
   return {
     port: running.listener.port,

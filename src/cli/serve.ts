@@ -30,7 +30,7 @@ export async function loadServeConfig(options: ServeOptions): Promise<Config> {
  */
 export async function runServe(options: ServeOptions): Promise<void> {
   const config = await loadServeConfig(options);
-  const logger = createLogger({ level: config.log.level });
+  const logger = createLogger({ level: config.log.level, bufferBytes: config.log.bufferBytes });
   // each role loads only its own modules: the primary runs no gateway, a worker no admin listener
   if (cluster.isWorker) return (await import("./worker.js")).runWorker(config, logger);
   const workers = config.workers ?? availableParallelism();

@@ -149,7 +149,10 @@ export const configSchema = z.strictObject({
   help: help.prefault({}),
   rateLimit: rateLimit.prefault({}),
   log: z
-    .strictObject({ level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info") })
+    .strictObject({
+      level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+      bufferBytes: z.number().int().min(0).max(1_048_576).default(4096),
+    })
     .prefault({}),
   /**
    * The metrics and health listener (/metrics, /healthz, /readyz). Plain HTTP and unauthenticated: keep it on

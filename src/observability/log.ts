@@ -6,7 +6,16 @@ export interface LogOptions {
   readonly level: string;
   /** Where lines go; stdout when absent (tests pass a stream to capture them). */
   readonly destination?: DestinationStream;
+  /**
+   * On stdout, lines are gathered up to this many bytes (default 4096), written at the latest FLUSH_MS later and
+   * at exit; 0 writes every line at once. One write per line was a write to the I/O thread pool and back for every
+   * request: gathering cut the gateway's CPU per forwarded request by about 6 % (README, Performance).
+   */
+  readonly bufferBytes?: number;
 }
+
+/** The longest a buffered line waits on stdout. */
+export const FLUSH_MS = 250;
 
 // Defense in depth: no code of ours logs these, but a mistake must not put a credential in a log line.
 const CREDENTIAL_HEADERS = ["cookie", "set-cookie", "authorization", "x-vault-token", "x-nomad-token"];
@@ -41,8 +50,25 @@ export function createLogger(options: LogOptions): Logger {
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },
-    options.destination,
+    options.destination ?? stdout(options.bufferBytes ?? 4096),
   );
+}
+
+function stdout(bufferBytes: number): DestinationStream {
+  // pino flushes a destination it made synchronously at exit, also after an uncaught exception; lines still in the
+  // buffer are lost only if the process is killed (SIGKILL)
+  const stream = pino.destination({ dest: 1, minLength: bufferBytes, sync: false });
+  if (bufferBytes > 0) {
+    const flush = setInterval(() => {
+      try {
+        stream.flush();
+      } catch {
+        clearInterval(flush); // destroyed: stdout is gone, nothing more will be written
+      }
+    }, FLUSH_MS);
+    flush.unref(); // a flush timer must not keep a stopping process alive
+  }
+  return stream;
 }
 
 // Vault's older endpoints carry a token in the path (auth/token/lookup/<token>): never log that segment.
