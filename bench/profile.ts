@@ -18,11 +18,12 @@ export async function runProfile(flags: Flags): Promise<void> {
   try {
     const profileDir = join(bench.dir, "profile");
     const spawnedAt = performance.now();
-    const run = await startGatewayChild(bench, "profiled", { engine, logLevel: "info", redisUrl: bench.redis.url }, [
-      "--cpu-prof",
-      `--cpu-prof-dir=${profileDir}`,
-      "--cpu-prof-name=gateway.cpuprofile",
-    ]);
+    const run = await startGatewayChild(
+      bench,
+      "profiled",
+      { engine, logLevel: "info", ...(flags.noLimit ? {} : { redisUrl: bench.redis.url }) },
+      ["--cpu-prof", `--cpu-prof-dir=${profileDir}`, "--cpu-prof-name=gateway.cpuprofile"],
+    );
     const load = { url: benchUrl(run.child.port), connections, headers: LOAD_HEADERS };
     process.stderr.write(
       `profile: ${flags.warmupS} s warm-up, then ${flags.durationS} s profiled at c${connections}\n`,
@@ -43,7 +44,7 @@ export async function runProfile(flags: Flags): Promise<void> {
       `# Portcullis CPU profile — ${machine.date.slice(0, 10)}`,
       "",
       machineMarkdown(machine),
-      `- gateway: row (c), engine ${engine}; \`node --cpu-prof\`; ${flags.warmupS} s warm-up (cut from the summary), ` +
+      `- gateway: row (${flags.noLimit ? "d" : "c"}), engine ${engine}; \`node --cpu-prof\`; ${flags.warmupS} s warm-up (cut from the summary), ` +
         `then ${flags.durationS} s of ${flags.tool} at ${connections} connections: ${fixed(result.rps, 0)} req/s ` +
         `(slower than unprofiled), ${result.non2xx + result.errors} failed`,
       `- profile: ${kept} (open in Chrome DevTools or speedscope); summarize again with ` +

@@ -19,6 +19,7 @@ throughput options:
 
 memory / profile options:
   --engine NAME         the gateway's forwarding engine (default: the configuration's default)
+  --no-limit            profile: row (d), without the rate limit, to tell the limit's cost apart
   --soak S              memory: seconds of load for the "after many requests" reading (default 120; quick 10)
   --idle N              memory: idle TLS connections to open (default 10000; quick 1000)
   --stream-mb N         memory: size of the streamed response (default 50)
@@ -38,6 +39,8 @@ export interface Flags {
   readonly rows: readonly string[] | undefined;
   readonly tool: LoadTool;
   readonly engine: string | undefined;
+  /** Profile row (d), without the rate limit. */
+  readonly noLimit: boolean;
   readonly soakS: number;
   readonly idle: number;
   readonly streamMb: number;
@@ -61,6 +64,7 @@ export function parseFlags(argv: readonly string[]): Flags | undefined {
       rows: { type: "string" },
       tool: { type: "string" },
       engine: { type: "string" },
+      "no-limit": { type: "boolean" },
       soak: { type: "string" },
       idle: { type: "string" },
       "stream-mb": { type: "string" },
@@ -85,6 +89,7 @@ export function parseFlags(argv: readonly string[]): Flags | undefined {
     rows: values.rows?.split(",").map((row) => row.trim()),
     tool,
     engine: values.engine,
+    noLimit: values["no-limit"] ?? false,
     soakS: number("--soak", values.soak, quick ? 10 : 120),
     idle: number("--idle", values.idle, quick ? 1_000 : 10_000),
     streamMb: number("--stream-mb", values["stream-mb"], 50),
