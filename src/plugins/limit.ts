@@ -2,7 +2,7 @@ import { BackendUnavailableError, type GatewayError, RateLimitedError } from "..
 import { definePlugin, type Plugin, type Verdict } from "../pipeline/plugin.js";
 import { rateLimitHeaders } from "../ratelimit/headers.js";
 import { KeyBuilder, type KeyOptions } from "../ratelimit/keys.js";
-import type { LimitDecision, Limiter } from "../ratelimit/limiter.js";
+import type { LimitDecision, LimitEntry, Limiter } from "../ratelimit/limiter.js";
 import { compileRules, matchRules, type RateLimitRule } from "../ratelimit/rules.js";
 
 export interface LimitPluginOptions {
@@ -38,7 +38,8 @@ export function limit(options: LimitPluginOptions): LimitPlugin {
     async handle(ctx): Promise<Verdict> {
       const matched = matchRules(rules, ctx.path);
       if (matched.length === 0) return "continue";
-      const entries = matched.map((rule) => ({ rule, key: keys.keyFor(rule, ctx.identity) }));
+      const entries: LimitEntry[] = [];
+      for (const rule of matched) entries.push({ rule, key: keys.keyFor(rule, ctx.identity) });
       let decision: LimitDecision;
       try {
         decision = await limiter.take({ entries });
@@ -47,6 +48,7 @@ export function limit(options: LimitPluginOptions): LimitPlugin {
         throw unavailable(1, error);
       }
       Object.assign(ctx.responseHeaders, rateLimitHeaders(matched, decision, legacy));
+      // the access line, and the per-rule decision counters of the metrics, read this
       ctx.logFields.rateLimit = {
         allowed: decision.allowed,
         source: decision.source,

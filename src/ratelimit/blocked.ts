@@ -17,6 +17,7 @@ export class BlockedKeys {
 
   /** Remembers the denying rules of a decision Redis made (until measured on this process's clock). */
   remember(decision: LimitDecision): void {
+    if (decision.allowed) return; // every rule admitted: nothing is blocked
     const now = this.#now();
     for (const result of decision.results) {
       if (!result.allowed && result.refillMs > 0) this.#until.set(result.key, now + result.refillMs);
@@ -25,6 +26,7 @@ export class BlockedKeys {
 
   /** A denial for the request when one of its keys is known blocked; undefined when Redis must be asked. */
   check(request: LimitRequest): LimitDecision | undefined {
+    if (this.#until.size === 0) return undefined; // nobody is blocked: the common case costs nothing
     const now = this.#now();
     const results: RuleResult[] = [];
     for (const entry of request.entries) {

@@ -5,13 +5,23 @@
 import type { LimitDecision, RuleResult } from "./limiter.js";
 import type { CompiledRule } from "./rules.js";
 
-// A rule's policy item never changes: built once per rule, not once per request
+// A rule's quoted name and policy item never change: built once per rule, not once per request
+const quotedNames = new WeakMap<CompiledRule, string>();
 const policyItems = new WeakMap<CompiledRule, string>();
+
+function quotedName(rule: CompiledRule): string {
+  let quoted = quotedNames.get(rule);
+  if (quoted === undefined) {
+    quoted = sfString(rule.name);
+    quotedNames.set(rule, quoted);
+  }
+  return quoted;
+}
 
 function policyItem(rule: CompiledRule): string {
   let item = policyItems.get(rule);
   if (item === undefined) {
-    item = `${sfString(rule.name)};q=${rule.limit};w=${Math.max(1, Math.ceil(rule.periodMs / 1000))}`;
+    item = `${quotedName(rule)};q=${rule.limit};w=${Math.max(1, Math.ceil(rule.periodMs / 1000))}`;
     if (rule.burst !== rule.limit) item = `${item};portcullis-burst=${rule.burst}`;
     policyItems.set(rule, item);
   }
@@ -28,7 +38,7 @@ export function limitField(results: readonly RuleResult[]): string | undefined {
   if (results.length === 0) return undefined;
   return results
     .map((result) => {
-      const item = `${sfString(result.rule.name)};r=${result.remaining}`;
+      const item = `${quotedName(result.rule)};r=${result.remaining}`;
       // t is optional and means "until additional quota": nothing to announce when the rule is at its full burst
       return result.refillMs > 0 ? `${item};t=${Math.ceil(result.refillMs / 1000)}` : item;
     })

@@ -59,12 +59,12 @@ export interface RemoteLimiter extends Limiter {
 
 /** Combines rule results: the request passes only if every rule admits it. */
 export function decide(results: readonly RuleResult[], source: DecisionSource): LimitDecision {
-  const denied = results.filter((result) => !result.allowed);
-  return {
-    allowed: denied.length === 0,
-    unavailable: false,
-    retryAfterMs: denied.reduce((longest, result) => Math.max(longest, result.refillMs), 0),
-    results,
-    source,
-  };
+  let allowed = true;
+  let retryAfterMs = 0;
+  for (const result of results) {
+    if (result.allowed) continue;
+    allowed = false;
+    retryAfterMs = Math.max(retryAfterMs, result.refillMs);
+  }
+  return { allowed, unavailable: false, retryAfterMs, results, source };
 }
