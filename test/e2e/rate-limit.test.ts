@@ -11,6 +11,10 @@ import { startStack } from "./harness.js";
 
 const SECRET = "a-shared-secret-of-at-least-32-characters";
 
+// A Redis command slower than commandTimeoutMs switches the gateway to its local fallback, which counts afresh: on a
+// machine loaded by the whole suite 250 ms was once not enough, and the exact counts below would then be wrong
+const PATIENT = { commandTimeoutMs: 2_000 };
+
 function readsRule(limit: number, periodMs = 60_000) {
   return { name: "reads", paths: ["secret/*"], key: "token" as const, limit, periodMs, burst: limit };
 }
@@ -25,7 +29,7 @@ test("exactly N of 3N concurrent requests pass; the rest get 429 with Retry-Afte
   const redis = await withRedis(t);
   const { store, gw, root } = await startStack(t, {
     secret: SECRET,
-    rateLimit: { redis: { url: redis.url }, rules: [readsRule(10)] },
+    rateLimit: { redis: { url: redis.url, ...PATIENT }, rules: [readsRule(10)] },
   });
   void store;
   const replies = await Promise.all(
@@ -47,7 +51,7 @@ test("one token's exhausted limit does not slow a second token", async (t) => {
   const redis = await withRedis(t);
   const { gw, root } = await startStack(t, {
     secret: SECRET,
-    rateLimit: { redis: { url: redis.url }, rules: [readsRule(3)] },
+    rateLimit: { redis: { url: redis.url, ...PATIENT }, rules: [readsRule(3)] },
   });
   const created = await gw.request("/v1/auth/token/create", {
     method: "POST",
@@ -66,7 +70,7 @@ test("the login rule limits by client address without any token", async (t) => {
   const { gw } = await startStack(t, {
     secret: SECRET,
     rateLimit: {
-      redis: { url: redis.url },
+      redis: { url: redis.url, ...PATIENT },
       rules: [{ name: "login", paths: ["auth/*/login/*"], key: "ip", limit: 3, periodMs: 60_000, burst: 3 }],
     },
   });
@@ -87,7 +91,7 @@ test("Retry-After is honest: waiting it out lets the next request through, and n
   const redis = await withRedis(t);
   const { gw, root } = await startStack(t, {
     secret: SECRET,
-    rateLimit: { redis: { url: redis.url }, rules: [readsRule(2, 8_000)] }, // one request back every 4 s
+    rateLimit: { redis: { url: redis.url, ...PATIENT }, rules: [readsRule(2, 8_000)] }, // one request back every 4 s
   });
   const first = await Promise.all([1, 2, 3].map(() => gw.request("/v1/secret/x", { token: root })));
   const limitedAt = performance.now();
@@ -192,7 +196,7 @@ test("two gateway processes sharing one Redis admit exactly N together", async (
     upstream: { url: backend.url },
     admin: { enabled: false },
     secret: SECRET,
-    rateLimit: { redis: { url: redis.url }, gatewayCount: 2, rules: [readsRule(20)] },
+    rateLimit: { redis: { url: redis.url, ...PATIENT }, gatewayCount: 2, rules: [readsRule(20)] },
   };
   const ports = await Promise.all([gatewayProcess(t, config), gatewayProcess(t, config)]);
   const agent = new Agent({ ca: testPki().ca.cert, keepAlive: true, servername: "localhost" });
