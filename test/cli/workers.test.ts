@@ -87,13 +87,17 @@ test("--workers 2: a killed worker costs only its in-flight requests and is repl
   // at most one request per client loop can have been on the killed worker when it died (a connection the primary
   // had just handed to it hangs until the client's timeout: it was in flight on that worker too)
   t.true(failed.length <= CONCURRENCY, `${failed.length} requests failed`);
-  for (const failure of failed) t.true(failure.startedAt <= killedAt + 50, "a failed request started after the kill");
+  // in flight on the victim: started before the kill, or handed to it by the primary before the primary saw it die
+  // (on a loaded machine that can take longer than the kill itself)
+  const died = cli.logs.find((line) => line.msg === "worker exited: replacing it");
+  const noticedAt = Date.parse(String(died?.time)) - performance.timeOrigin;
+  const lastInFlight = Math.max(killedAt, Number.isNaN(noticedAt) ? killedAt : noticedAt) + 50;
+  for (const failure of failed) t.true(failure.startedAt <= lastInFlight, "a failed request started after the kill");
   t.true(
     outcomes.filter((o) => o.startedAt > replacedAt).every((o) => o.ok),
     "every request after the replacement succeeds",
   );
-  t.log(`${outcomes.length} requests, ${failed.length} failed, all started before the kill`);
-  const died = cli.logs.find((line) => line.msg === "worker exited: replacing it");
+  t.log(`${outcomes.length} requests, ${failed.length} failed, all in flight on the killed worker`);
   t.is(died?.workerPid, victim);
   t.is(died?.signal, "SIGKILL");
 
