@@ -30,8 +30,8 @@ const tls = z.strictObject({
 
 const upstream = z.strictObject({
   url: url.default("http://127.0.0.1:8201"),
-  /** The forwarding engine: both pass one conformance suite (test/plugins/proxy); undici is the leaner. */
-  engine: z.enum(["http-proxy", "undici"]).default("undici"),
+  /** The forwarding engine: both pass one conformance suite (test/plugins/proxy); undici is the leaner (README). */
+  engine: z.enum(["http-proxy", "undici"]).default("http-proxy"),
   /** The header the backend reads tokens from: Vault and OpenBao use x-vault-token. */
   tokenHeader: headerName.default("x-vault-token"),
   timeoutMs: positiveInt.default(30_000),
@@ -151,7 +151,7 @@ export const configSchema = z.strictObject({
   log: z
     .strictObject({
       level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
-      bufferBytes: z.number().int().min(0).max(1_048_576).default(4096),
+      bufferBytes: z.number().int().min(0).max(4095).default(4095),
     })
     .prefault({}),
   /**
