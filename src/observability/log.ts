@@ -7,15 +7,22 @@ export interface LogOptions {
   /** Where lines go; stdout when absent (tests pass a stream to capture them). */
   readonly destination?: DestinationStream;
   /**
-   * On stdout, lines are gathered up to this many bytes (default 4096), written at the latest FLUSH_MS later and
-   * at exit; 0 writes every line at once. One write per line was a write to the I/O thread pool and back for every
-   * request: gathering cut the gateway's CPU per forwarded request by about 6 % (README, Performance).
+   * On stdout, lines are gathered up to this many bytes (default and most: MAX_BUFFER_BYTES) and written at the
+   * latest `flushMs` later and at exit; 0 writes every line at once. One write per line was a trip to the I/O
+   * thread pool and back for every request: gathering cut the gateway's CPU per forwarded request by about 6 %.
    */
   readonly bufferBytes?: number;
+  /** The longest a buffered line waits (default FLUSH_MS). */
+  readonly flushMs?: number;
 }
 
-/** The longest a buffered line waits on stdout. */
+/** The longest a buffered line waits on stdout by default. */
 export const FLUSH_MS = 250;
+
+// Every write to stdout is whole lines and at most PIPE_BUF (4096) bytes, which a pipe writes atomically: the
+// lines of processes sharing one stdout (`serve --workers N`) never interleave mid-line.
+const PIPE_BUF = 4096;
+export const MAX_BUFFER_BYTES = PIPE_BUF - 1;
 
 // Defense in depth: no code of ours logs these, but a mistake must not put a credential in a log line.
 const CREDENTIAL_HEADERS = ["cookie", "set-cookie", "authorization", "x-vault-token", "x-nomad-token"];
@@ -50,25 +57,21 @@ export function createLogger(options: LogOptions): Logger {
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },
-    options.destination ?? stdout(options.bufferBytes ?? 4096),
+    options.destination ?? stdout(options.bufferBytes ?? MAX_BUFFER_BYTES, options.flushMs ?? FLUSH_MS),
   );
 }
 
-function stdout(bufferBytes: number): DestinationStream {
-  // pino flushes a destination it made synchronously at exit, also after an uncaught exception; lines still in the
-  // buffer are lost only if the process is killed (SIGKILL)
-  const stream = pino.destination({ dest: 1, minLength: bufferBytes, sync: false });
-  if (bufferBytes > 0) {
-    const flush = setInterval(() => {
-      try {
-        stream.flush();
-      } catch {
-        clearInterval(flush); // destroyed: stdout is gone, nothing more will be written
-      }
-    }, FLUSH_MS);
-    flush.unref(); // a flush timer must not keep a stopping process alive
-  }
-  return stream;
+function stdout(bufferBytes: number, flushMs: number): DestinationStream {
+  // pino flushes a destination it made synchronously at exit (also after an uncaught exception): the lines still
+  // in the buffer are lost only when the process dies without exiting (SIGKILL, an abort, running out of memory)
+  return pino.destination({
+    dest: 1,
+    sync: false,
+    maxWrite: PIPE_BUF,
+    minLength: Math.min(bufferBytes, MAX_BUFFER_BYTES),
+    // sonic-boom's timer: unref'd, and stopped when the stream ends
+    ...(bufferBytes > 0 ? { periodicFlush: flushMs } : {}),
+  });
 }
 
 // Vault's older endpoints carry a token in the path (auth/token/lookup/<token>): never log that segment.

@@ -67,13 +67,22 @@ export class TakeBatcher {
         rates.push(rule.emissionUs, rule.capacityUs);
       }
     }
-    this.#run(keys.length, [...keys, batch.length, ...counts, ...rates]).then(
-      (reply) => settle(batch, reply),
-      (error: unknown) => {
-        for (const request of batch) request.reject(error);
-      },
-    );
+    const rejectAll = (error: unknown) => {
+      for (const request of batch) request.reject(error);
+    };
+    this.#run(keys.length, [...keys, batch.length, ...counts, ...rates]).then((reply) => {
+      // a reply of another shape would read as made-up numbers (a missing TAT as "rested": admitted)
+      const expected = 1 + batch.length + keys.length;
+      if (!Array.isArray(reply) || reply.length !== expected || !reply.every(Number.isFinite)) {
+        return rejectAll(new Error(`the rate-limit script answered ${describeReply(reply)}, not ${expected} numbers`));
+      }
+      settle(batch, reply);
+    }, rejectAll);
   }
+}
+
+function describeReply(reply: unknown): string {
+  return Array.isArray(reply) ? `${reply.length} values` : typeof reply;
 }
 
 /** Hands each request its part of the reply `{ now, admitted_1..R, TAT_1..TAT_n }`. */

@@ -1,13 +1,14 @@
 import { fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import test from "ava";
-import { FLUSH_MS } from "../../src/observability/log.js";
+import { MAX_BUFFER_BYTES } from "../../src/observability/log.js";
 
 const writer = fileURLToPath(new URL("./fixtures/log-writer.ts", import.meta.url));
 
 /** Runs the writer; resolves with what reached its stdout by `untilMs` after it logged, or by its exit. */
-function run(bufferBytes: number, ending: string, untilMs = 10_000) {
-  const child = fork(writer, [String(bufferBytes), ending], {
+function run(bufferBytes: number, ending: string, options: { flushMs?: number; untilMs?: number } = {}) {
+  const { flushMs = 250, untilMs = 10_000 } = options;
+  const child = fork(writer, [String(bufferBytes), ending, String(flushMs)], {
     execArgv: ["--import=tsx"],
     stdio: ["ignore", "pipe", "ignore", "ipc"],
   });
@@ -38,26 +39,30 @@ function run(bufferBytes: number, ending: string, untilMs = 10_000) {
   });
 }
 
-test("buffered lines reach stdout within the flush interval, though far fewer than the buffer size", async (t) => {
-  // ten lines are ~1 kB, under the 4 kB buffer: only the timer writes them
-  const { lines } = await run(4096, "wait", FLUSH_MS + 1_000);
+// ten lines are ~1 kB, under the buffer: only the flush timer (or the exit) writes them
+test("buffered lines wait for the flush timer", async (t) => {
+  const { lines } = await run(MAX_BUFFER_BYTES, "wait", { flushMs: 60_000, untilMs: 1_500 });
+  t.is(lines, 0);
+});
+
+test("buffered lines reach stdout once the flush timer fires", async (t) => {
+  const { lines } = await run(MAX_BUFFER_BYTES, "wait", { flushMs: 250, untilMs: 2_000 });
   t.is(lines, 10);
 });
 
 test("a process that exits writes out every buffered line first", async (t) => {
-  const { lines, exitCode } = await run(4096, "exit");
+  const { lines, exitCode } = await run(MAX_BUFFER_BYTES, "exit", { flushMs: 60_000 });
   t.is(exitCode, 0);
   t.is(lines, 10);
 });
 
 test("a process that crashes writes out every buffered line first", async (t) => {
-  const { lines, exitCode } = await run(4096, "throw");
+  const { lines, exitCode } = await run(MAX_BUFFER_BYTES, "throw", { flushMs: 60_000 });
   t.is(exitCode, 1);
   t.is(lines, 10);
 });
 
-test("bufferBytes 0 writes each line at once", async (t) => {
-  // no timer runs without a buffer: lines there well before a flush interval means they went out directly
-  const { lines } = await run(0, "wait", FLUSH_MS / 5);
+test("bufferBytes 0 writes each line at once, without waiting for a timer", async (t) => {
+  const { lines } = await run(0, "wait", { flushMs: 60_000, untilMs: 2_000 });
   t.is(lines, 10);
 });

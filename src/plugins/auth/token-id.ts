@@ -27,7 +27,9 @@ export function createTokenHasher(secret?: string | Uint8Array, key = "auth.secr
  * on every request, so the HMAC runs once per connection instead of once per request: it cost 5-20 µs between I/O
  * events here (OpenSSL 3 looks the digest up on every call), a tenth of a forwarded request's CPU. A token is
  * held no longer than the connection that carried it, and only that connection's next token is compared with it,
- * in constant time (behind a load balancer one connection carries many clients' tokens).
+ * in constant time (behind a load balancer one connection carries many clients' tokens). The copy kept is its own
+ * memory (not a slice of Buffer's shared pool, which would keep other requests' bytes alive), zeroed when the
+ * connection closes.
  */
 export class ConnectionTokenIds {
   readonly #hash: TokenHasher;
@@ -42,7 +44,16 @@ export class ConnectionTokenIds {
     const last = this.#last.get(socket);
     if (last !== undefined && last.token.length === bytes.length && timingSafeEqual(last.token, bytes)) return last.id;
     const id = this.#hash(token);
-    this.#last.set(socket, { token: bytes, id });
+    const kept = Buffer.allocUnsafeSlow(bytes.length);
+    bytes.copy(kept);
+    if (last === undefined) socket.once("close", () => this.#forget(socket));
+    else last.token.fill(0);
+    this.#last.set(socket, { token: kept, id });
     return id;
+  }
+
+  #forget(socket: Socket): void {
+    this.#last.get(socket)?.token.fill(0);
+    this.#last.delete(socket);
   }
 }
