@@ -16,6 +16,8 @@ import {
 
 /** How long a connection we answered with an error may take to close its side before we cut it. */
 const LINGER_MS = 500;
+/** How long the last responses may take to reach a client that reads slowly (or not at all) before we cut it. */
+const SEND_MS = 10_000;
 
 /** Node's parser errors and what HTTP says they are. */
 function statusFor(code: string | undefined): number {
@@ -41,9 +43,17 @@ function statusFor(code: string | undefined): number {
  */
 export function closeWith(socket: Duplex, response: string): void {
   socket.end(response);
-  const linger = setTimeout(() => socket.destroy(), LINGER_MS);
-  linger.unref();
-  socket.once("close", () => clearTimeout(linger));
+  // "soon" counts from the moment everything owed has been handed to the kernel: responses still queued for a
+  // client slow to read (after a pipelining gap, say) must not be cut off; one that reads nothing goes after SEND_MS
+  const cut = () => socket.destroy();
+  let timer = setTimeout(cut, SEND_MS);
+  timer.unref();
+  socket.once("finish", () => {
+    clearTimeout(timer);
+    timer = setTimeout(cut, LINGER_MS);
+    timer.unref();
+  });
+  socket.once("close", () => clearTimeout(timer));
 }
 
 export interface ClientErrorOptions {
@@ -109,6 +119,10 @@ function closeAfterGap(socket: Duplex): void {
     return;
   }
   forgetFailedParser(socket);
-  socket.on("data", () => {}); // read and dropped from now on, so the socket can still close cleanly
+  // read and dropped from now on, so the socket can still close cleanly: Node paused it for the backed-up
+  // responses, and a socket closed with unread bytes sends a reset, on which the client's kernel drops the
+  // responses the client has not read yet
+  socket.on("data", () => {});
+  socket.resume();
   whenIdle(socket, () => closeWith(socket, ""));
 }
