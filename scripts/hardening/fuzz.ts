@@ -67,13 +67,7 @@ report.check("gateway process still running and answering", alive ? 1 : 0, (v) =
 report.check(`normal requests that failed meanwhile (of ${result.probes})`, result.failedProbes, (n) => n === 0);
 report.check("response streams the client could not read", result.unreadable.length, (n) => n === 0);
 report.details(result.unreadable);
-report.check(
-  `responses >= 400 in the errors shape (of ${result.errorShape.errors})`,
-  result.errorShape.percent,
-  (p) => p === 100,
-  `${result.errorShape.percent.toFixed(2)} %`,
-);
-report.details(result.errorShape.offenders);
+report.errorShape(result.errorShape);
 report.check("tokens found in the gateway's logs", tokensInLogs, (n) => n === 0);
 const warm = samples[Math.min(2, samples.length - 1)] ?? 0;
 const peak = Math.max(...samples);

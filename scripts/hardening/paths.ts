@@ -48,12 +48,7 @@ if (!values["skip-wire"]) {
   report.details(wire.forwardMismatches);
   report.check("client status differs from the classifier's verdict", wire.statusMismatches.length, (n) => n === 0);
   report.details(wire.statusMismatches);
-  report.check(
-    `responses >= 400 in the errors shape (of ${wire.errorShape.errors})`,
-    wire.errorShape.percent,
-    (p) => p === 100,
-    `${wire.errorShape.percent.toFixed(2)} %`,
-  );
+  report.errorShape(wire.errorShape);
   report.line("sent again after a 503 (backend connection reset, not a path issue)", wire.retriedAfter503);
   report.line("over-TLS time", `${Math.round((performance.now() - started) / 1000)} s`);
   await gw.close();

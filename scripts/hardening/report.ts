@@ -1,3 +1,5 @@
+import type { ErrorShapeTally } from "../../test/hardening/helpers/error-shape.js";
+
 /** One line per figure, and a non-zero exit when a figure that must hold does not. */
 export class Report {
   private failed = false;
@@ -15,6 +17,17 @@ export class Report {
     const good = ok(value);
     if (!good) this.failed = true;
     this.line(label, `${shown}${good ? "" : "   <-- FAILED"}`);
+  }
+
+  /** Every response >= 400 must be in the `{"errors": [...]}` shape; the offenders are listed. */
+  errorShape(tally: ErrorShapeTally): void {
+    this.check(
+      `responses >= 400 in the errors shape (of ${tally.errors})`,
+      tally.percent,
+      (p) => p === 100,
+      `${tally.percent.toFixed(2)} %`,
+    );
+    this.details(tally.offenders);
   }
 
   details(lines: readonly string[], max = 10): void {
