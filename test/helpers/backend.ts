@@ -5,7 +5,8 @@ import {
   type Server,
   type ServerResponse,
 } from "node:http";
-import { closeServer, listen } from "./servers.js";
+import { listenOnStablePort } from "./ports.js";
+import { closeServer } from "./servers.js";
 
 export interface RecordedRequest {
   readonly method: string;
@@ -67,7 +68,7 @@ export async function startBackend(responder: Responder = vaultLikeOk): Promise<
     });
   };
   let server = createServer(handle);
-  const port = await listen(server);
+  const port = await listenOnStablePort(server); // restart() comes back on it
   return {
     url: `http://127.0.0.1:${port}`,
     port,

@@ -1,11 +1,12 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createConnection, createServer } from "node:net";
+import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
+import { stablePort } from "./ports.js";
 
 // Our own redis-server processes, never the shared one: each on a free port, without persistence, stopped by PID.
 
@@ -45,16 +46,8 @@ function watch(server: ChildProcess, dir: string): void {
   server.once("exit", () => watchdog.pid !== undefined && watchdog.exitCode === null && watchdog.kill("SIGKILL"));
 }
 
-/** A port the kernel just handed out: bound on port 0, then released for redis-server to take. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return address.port;
-}
+/** A free port for a redis-server: outside the ephemeral range, since a test may kill it and start it there again. */
+export const freePort = stablePort;
 
 /** Sends one RESP command to 127.0.0.1:port and resolves with the raw reply (simple, integer, error or bulk). */
 export async function redisCommand(port: number, ...args: string[]): Promise<string> {
@@ -93,7 +86,9 @@ async function poll(check: () => Promise<boolean>, what: string): Promise<void> 
 
 async function waitForPing(port: number, child: ChildProcess): Promise<void> {
   await poll(async () => {
-    if (child.exitCode !== null) throw new Error(`redis-server on ${port} exited with ${child.exitCode}`);
+    if (child.exitCode !== null) {
+      throw new Error(`redis-server on ${port} exited with ${child.exitCode}: ${logTail.get(child)?.trim()}`);
+    }
     return (await redisCommand(port, "PING").catch(() => "")).startsWith("+PONG");
   }, `redis-server on ${port} did not answer PING`);
 }
@@ -108,12 +103,17 @@ async function terminate(child: ChildProcess, signal: NodeJS.Signals): Promise<v
   live.delete(child);
 }
 
+// the last of what each server logged (warnings only), so that a server that will not start says why
+const logTail = new WeakMap<ChildProcess, string>();
+
 function spawnRedis(port: number, dir: string, extra: string[] = []): ChildProcess {
-  const child = spawn(
-    "redis-server",
-    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, ...extra],
-    { stdio: "ignore" },
-  );
+  const options = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir];
+  const child = spawn("redis-server", [...options, "--loglevel", "warning", ...extra], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const keep = (chunk: Buffer) => logTail.set(child, ((logTail.get(child) ?? "") + String(chunk)).slice(-1000));
+  child.stdout?.on("data", keep);
+  child.stderr?.on("data", keep);
   live.add(child);
   watch(child, dir);
   return child;
@@ -123,10 +123,8 @@ function spawnRedis(port: number, dir: string, extra: string[] = []): ChildProce
 export async function startRedis(): Promise<RedisServer> {
   const external = process.env.REDIS_URL;
   if (external) return externalRedis(external);
-  const port = await freePort();
   const dir = await mkdtemp(join(tmpdir(), "pc-redis-"));
-  let child = spawnRedis(port, dir);
-  await waitForPing(port, child);
+  let { port, child } = await spawnOnFreePort(dir);
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
@@ -149,6 +147,22 @@ export async function startRedis(): Promise<RedisServer> {
     },
     command: (...args) => redisCommand(port, ...args),
   };
+}
+
+// Another test worker may take the port between our probe and redis-server's bind: then redis-server exits at
+// once, and another port is tried
+async function spawnOnFreePort(dir: string): Promise<{ port: number; child: ChildProcess }> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const child = spawnRedis(port, dir);
+    try {
+      await waitForPing(port, child);
+      return { port, child };
+    } catch (error) {
+      await terminate(child, "SIGKILL");
+      if (attempt === 3 || child.exitCode === null) throw error;
+    }
+  }
 }
 
 function externalRedis(url: string): RedisServer {

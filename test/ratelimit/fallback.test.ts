@@ -127,7 +127,7 @@ faultTest("a key Redis denied is answered locally until its retry time, without 
 });
 
 test("no Redis at start: the first take falls back instead of failing", async (t) => {
-  const port = await freePort(); // nothing listens there
+  const port = await freePort(); // nothing listens there (outside the ephemeral range: no self-connect)
   const client = createRedisClient({ url: `redis://127.0.0.1:${port}`, commandTimeoutMs: TIMEOUT_MS });
   const limiter = new FallbackLimiter({ remote: new RedisLimiter(client), timeoutMs: TIMEOUT_MS });
   t.teardown(() => limiter.close());
