@@ -14,8 +14,14 @@ import {
   whenIdle,
 } from "./node-internals.js";
 
-/** How long a connection we answered with an error may take to close its side before we cut it. */
-const LINGER_MS = 500;
+/**
+ * A lingering close, as Apache's: once our last bytes are with the kernel, the connection stays open (its input read
+ * and dropped) until the client has been silent this long. Closing while its bytes still arrive would answer them
+ * with a reset, and a reset makes the client's kernel drop the responses it has not read yet.
+ */
+const LINGER_IDLE_MS = 2_000;
+/** However chatty the client, the linger ends after this long. */
+const LINGER_MAX_MS = 10_000;
 /** How long the last responses may take to reach a client that reads slowly (or not at all) before we cut it. */
 const SEND_MS = 10_000;
 
@@ -38,20 +44,29 @@ function statusFor(code: string | undefined): number {
 }
 
 /**
- * Ends a connection with one last response: the write side closes after it (FIN, not RST, so the client reads it)
- * and the socket is destroyed if the client has not closed its side soon after.
+ * Ends a connection with one last response: the write side closes after it (FIN, not RST, so the client reads it),
+ * then the socket lingers (LINGER_IDLE_MS) and is destroyed once the client is done sending or gone quiet.
  */
 export function closeWith(socket: Duplex, response: string): void {
   socket.end(response);
-  // "soon" counts from the moment everything owed has been handed to the kernel: responses still queued for a
-  // client slow to read (after a pipelining gap, say) must not be cut off; one that reads nothing goes after SEND_MS
   const cut = () => socket.destroy();
+  // the linger counts from the moment everything owed has been handed to the kernel: responses still queued for a
+  // client slow to read (after a pipelining gap, say) must not be cut off; one that reads nothing goes after SEND_MS
   let timer = setTimeout(cut, SEND_MS);
   timer.unref();
   socket.once("finish", () => {
     clearTimeout(timer);
-    timer = setTimeout(cut, LINGER_MS);
-    timer.unref();
+    if (socket.readableEnded) return cut(); // the client has closed its side already: nothing can come to reset
+    const lingerEnd = performance.now() + LINGER_MAX_MS;
+    const rearm = () => {
+      clearTimeout(timer);
+      timer = setTimeout(cut, Math.max(0, Math.min(LINGER_IDLE_MS, lingerEnd - performance.now())));
+      timer.unref();
+    };
+    rearm();
+    socket.on("data", rearm);
+    socket.once("end", cut);
+    socket.resume(); // a socket paused for backpressure would leave the client's bytes unread, and reset at close
   });
   socket.once("close", () => clearTimeout(timer));
 }

@@ -47,10 +47,11 @@ test("issue 5: pipelining behind backed-up responses over TLS never parses acros
     replies.messages.every((m) => m.startLine[1] === "200"),
     "no error answers an innocent pipelined request",
   );
-  // what was answered is a prefix of what was sent, in order, and is exactly what the backend received
+  // what reached the backend is a prefix of what was sent (in any order: requests parsed one after the other may
+  // be forwarded side by side), and every one of them was answered
   const sent = writes.filter((w) => w !== HIDDEN).map((w) => w.split(" ")[1]);
   const received = backend.requests.map((r) => r.url);
-  t.deepEqual(received, sent.slice(0, received.length));
+  t.deepEqual([...received].sort(), sent.slice(0, received.length).sort());
   t.is(replies.messages.length, received.length);
   t.false(received.includes("/v1/smuggled"));
 });
