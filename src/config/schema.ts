@@ -31,7 +31,7 @@ const tls = z.strictObject({
 const upstream = z.strictObject({
   url: url.default("http://127.0.0.1:8201"),
   /** The forwarding engine: both pass one conformance suite (test/plugins/proxy); undici is the leaner (README). */
-  engine: z.enum(["http-proxy", "undici"]).default("http-proxy"),
+  engine: z.enum(["http-proxy", "undici"]).default("undici"),
   /** The header the backend reads tokens from: Vault and OpenBao use x-vault-token. */
   tokenHeader: headerName.default("x-vault-token"),
   timeoutMs: positiveInt.default(30_000),
