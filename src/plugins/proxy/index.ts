@@ -6,6 +6,7 @@ import { BackendCooldown } from "./cooldown.js";
 import type { ForwardingEngine, UpstreamReply } from "./engine.js";
 import { createUpstreamHeaderBuilder, type UpstreamHeaderOptions } from "./headers.js";
 import { type RelayLimits, relay } from "./respond.js";
+import { isLargeBody, scavengeAsItFlows } from "./scavenge.js";
 
 export type { ForwardingEngine, UpstreamReply } from "./engine.js";
 export { httpProxyEngine } from "./engines/http-proxy.js";
@@ -59,7 +60,12 @@ export function proxy(options: ProxyOptions): Plugin {
 function enforceBodyLimit(ctx: RequestContext, maxBytes: number): void {
   const declared = ctx.req.headers["content-length"];
   if (declared !== undefined && Number(declared) > maxBytes) throw new PayloadTooLargeError();
-  if (ctx.req.headers["transfer-encoding"] === undefined) return;
+  const chunked = ctx.req.headers["transfer-encoding"] !== undefined;
+  if (chunked || (declared !== undefined && isLargeBody(declared))) {
+    scavengeAsItFlows(ctx.req);
+    ctx.req.pause(); // the listener started the flow: see below
+  }
+  if (!chunked) return;
   let received = 0;
   const count = (chunk: Buffer) => {
     received += chunk.length;

@@ -5,6 +5,7 @@ import { normalizeBackendError } from "../../errors/normalize.js";
 import type { RequestContext } from "../../pipeline/context.js";
 import type { UpstreamReply } from "./engine.js";
 import { downstreamHeaders } from "./headers.js";
+import { isLargeBody, scavengeAsItFlows } from "./scavenge.js";
 
 export interface RelayLimits {
   /** Error bodies are buffered to rewrite them; past this many bytes the status's own message is used. */
@@ -41,6 +42,7 @@ export async function relay(ctx: RequestContext, reply: UpstreamReply, limits: R
     for (const hook of hooks) hook.apply({ status: reply.status, headers });
     ctx.res.writeHead(reply.status, headers);
   }
+  if (isLargeBody(reply.headers["content-length"])) scavengeAsItFlows(reply.body);
   await streamBody(reply.body, ctx.res);
 }
 
