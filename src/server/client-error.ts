@@ -15,13 +15,27 @@ import {
 } from "./node-internals.js";
 
 /**
- * A lingering close, as Apache's: once our last bytes are with the kernel, the connection stays open (its input read
- * and dropped) until the client has been silent this long. Closing while its bytes still arrive would answer them
- * with a reset, and a reset makes the client's kernel drop the responses it has not read yet.
+ * A lingering close, as Apache's and nginx's: once our last bytes are with the kernel, the connection stays open (its
+ * input read and dropped) until the client has been silent for `idleMs`, at most `maxMs`. Closing while its bytes
+ * still arrive would answer them with a reset, and a reset makes the client's kernel drop the responses it has not
+ * read yet (nginx: 5 s and 30 s).
  */
-const LINGER_IDLE_MS = 2_000;
-/** However chatty the client, the linger ends after this long. */
-const LINGER_MAX_MS = 10_000;
+export interface Linger {
+  readonly idleMs: number;
+  readonly maxMs: number;
+}
+
+const LINGER: Linger = { idleMs: 2_000, maxMs: 10_000 };
+/**
+ * For a client too slow to send its request head (408): it is owed nothing but that answer, and a slowloris client
+ * trickling bytes must not earn itself ten more seconds.
+ */
+const BRIEF_LINGER: Linger = { idleMs: 500, maxMs: 500 };
+
+function lingerFor(status: number): Linger {
+  return status === 408 ? BRIEF_LINGER : LINGER;
+}
+
 /** How long the last responses may take to reach a client that reads slowly (or not at all) before we cut it. */
 const SEND_MS = 10_000;
 
@@ -45,9 +59,10 @@ function statusFor(code: string | undefined): number {
 
 /**
  * Ends a connection with one last response: the write side closes after it (FIN, not RST, so the client reads it),
- * then the socket lingers (LINGER_IDLE_MS) and is destroyed once the client is done sending or gone quiet.
+ * then the socket lingers and is destroyed once the client has closed its side or gone quiet (Linger). In all, at
+ * most SEND_MS + linger.maxMs.
  */
-export function closeWith(socket: Duplex, response: string): void {
+export function closeWith(socket: Duplex, response: string, linger: Linger = LINGER): void {
   socket.end(response);
   const cut = () => socket.destroy();
   // the linger counts from the moment everything owed has been handed to the kernel: responses still queued for a
@@ -57,10 +72,13 @@ export function closeWith(socket: Duplex, response: string): void {
   socket.once("finish", () => {
     clearTimeout(timer);
     if (socket.readableEnded) return cut(); // the client has closed its side already: nothing can come to reset
-    const lingerEnd = performance.now() + LINGER_MAX_MS;
+    // no parser reads what comes now (a failed one would report each chunk again, and Node's own reader asserts
+    // that the socket is not one it paused); false where there is none left to detach, which is as good
+    if (detachFailedParser(socket)) forgetFailedParser(socket);
+    const lingerEnd = performance.now() + linger.maxMs;
     const rearm = () => {
       clearTimeout(timer);
-      timer = setTimeout(cut, Math.max(0, Math.min(LINGER_IDLE_MS, lingerEnd - performance.now())));
+      timer = setTimeout(cut, Math.max(0, Math.min(linger.idleMs, lingerEnd - performance.now())));
       timer.unref();
     };
     rearm();
@@ -89,7 +107,7 @@ export function createClientErrorHandler(
   // a connection once answered, closing or handed over: a failed parser reports every later chunk again
   const settled = new WeakSet<Duplex>();
   const refuse = (transport: Socket, status: number, message: string) =>
-    closeWith(transport, rawErrorResponse(status, message));
+    closeWith(transport, rawErrorResponse(status, message), lingerFor(status));
 
   return (error, socket) => {
     if (settled.has(socket)) return;
@@ -103,10 +121,10 @@ export function createClientErrorHandler(
     if (error.code === "HPE_INVALID_METHOD" && takeOverList(server, socket, error, { ...options, refuse })) return;
     const status = statusFor(error.code);
     const res = responseInFlight(socket);
-    if (res === undefined) return closeWith(socket, rawErrorResponse(status));
+    if (res === undefined) return closeWith(socket, rawErrorResponse(status), lingerFor(status));
     if (requestBeingRead(socket) === undefined) {
       // earlier requests are still being answered: their responses go out first, then this one
-      whenIdle(socket, () => closeWith(socket, rawErrorResponse(status)));
+      whenIdle(socket, () => closeWith(socket, rawErrorResponse(status), lingerFor(status)));
       return;
     }
     // the request whose body broke or stalled is the one in flight: answer it through its own response while

@@ -1,6 +1,9 @@
-import test from "ava";
+import type { Socket } from "node:net";
+import { type ConnectionOptions, connect, type TLSSocket } from "node:tls";
+import test, { type ExecutionContext } from "ava";
 import { startBackend, TEST_TOKEN } from "../helpers/backend.js";
-import { startGateway } from "../helpers/gateway.js";
+import { startGateway, type TestGateway } from "../helpers/gateway.js";
+import { testPki } from "../helpers/tls.js";
 import { openTls } from "./helpers/raw-tls.js";
 import { parseMessages } from "./helpers/wire.js";
 
@@ -40,7 +43,7 @@ test("a client still sending after the error answer, slow to read, gets every re
   await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 10_000))]);
 
   t.is(failure, undefined, "closed cleanly, not reset");
-  t.true(socket.destroyed, "the gateway closed the connection");
+  t.true(socket.destroyed, "the connection ended");
   const replies = parseMessages(Buffer.concat(chunks), "response", true);
   t.is(replies.error, undefined);
   t.deepEqual(
@@ -52,4 +55,95 @@ test("a client still sending after the error answer, slow to read, gets every re
     backend.requests.map((r) => r.url),
     ["/v1/secret/0", "/v1/secret/1", "/v1/secret/2", "/v1/secret/3"],
   );
+});
+
+/** A client that does not close its side when the gateway closes its own, as a hostile or broken one may not. */
+async function halfOpenTls(port: number): Promise<TLSSocket> {
+  // tls.connect passes allowHalfOpen on to the socket; @types/node does not list it
+  const options: ConnectionOptions & { allowHalfOpen: boolean } = {
+    host: "127.0.0.1",
+    port,
+    ca: testPki().ca.cert,
+    servername: "localhost",
+    allowHalfOpen: true,
+  };
+  const socket = connect(options);
+  await new Promise<void>((resolve, reject) => socket.once("secureConnect", resolve).once("error", reject));
+  socket.on("error", () => {});
+  return socket;
+}
+
+/** When the gateway's side of its next connection is closed (performance.now()). */
+function gatewaySideClosed(gw: TestGateway): Promise<number> {
+  return new Promise((resolve) => {
+    gw.listener.server.once("secureConnection", (socket: Socket) => {
+      socket.once("close", () => resolve(performance.now()));
+    });
+  });
+}
+
+/** Reads until the gateway's FIN; resolves with when it came and what came before it. */
+function untilGatewayEnds(socket: TLSSocket): Promise<{ at: number; text: string }> {
+  let text = "";
+  socket.on("data", (chunk: Buffer) => {
+    text += chunk.toString("latin1");
+  });
+  return new Promise((resolve) => socket.once("end", () => resolve({ at: performance.now(), text })));
+}
+
+async function gatewayFor(t: ExecutionContext, limits: Record<string, number> = {}) {
+  const backend = await startBackend();
+  t.teardown(() => backend.close());
+  const gw = await startGateway({ upstream: { url: backend.url }, limits });
+  t.teardown(() => gw.close());
+  return gw;
+}
+
+const BAD = `GET /v1/secret/x HTTP/1.1\r\n${H}Bad Header\r\n\r\n`;
+
+test("a client that neither sends nor closes after the error answer is let go about 2 s later", async (t) => {
+  const gw = await gatewayFor(t);
+  const closed = gatewaySideClosed(gw);
+  const socket = await halfOpenTls(gw.port);
+  t.teardown(() => socket.destroy());
+  const ended = untilGatewayEnds(socket);
+  socket.write(BAD);
+  const { at, text } = await ended;
+  t.regex(text, /^HTTP\/1\.1 400 /);
+  const lingered = (await closed) - at;
+  t.log(`closed ${Math.round(lingered)} ms after the answer`);
+  t.true(lingered >= 1_500 && lingered < 5_000, `${Math.round(lingered)} ms`);
+});
+
+test("a client that keeps sending after the error answer is let go after at most 10 s", async (t) => {
+  const gw = await gatewayFor(t);
+  const closed = gatewaySideClosed(gw);
+  const socket = await halfOpenTls(gw.port);
+  t.teardown(() => socket.destroy());
+  const ended = untilGatewayEnds(socket);
+  socket.write(BAD);
+  const { at } = await ended;
+  const drip = setInterval(() => socket.writable && socket.write("x"), 300);
+  t.teardown(() => clearInterval(drip));
+  const lingered = (await closed) - at;
+  clearInterval(drip);
+  t.log(`closed ${Math.round(lingered)} ms after the answer`);
+  t.true(lingered >= 9_000 && lingered < 13_000, `${Math.round(lingered)} ms`);
+});
+
+test("a request head too slow to arrive gets its 408 and no long linger, however it trickles on", async (t) => {
+  const gw = await gatewayFor(t, { headersTimeoutMs: 1_000 });
+  const closed = gatewaySideClosed(gw);
+  const socket = await halfOpenTls(gw.port);
+  t.teardown(() => socket.destroy());
+  const ended = untilGatewayEnds(socket);
+  socket.write("GET /v1/secret/slow HTTP/1.1\r\nHost: gw\r\n");
+  const drip = setInterval(() => socket.writable && socket.write("X-Slow: y\r\n"), 200);
+  t.teardown(() => clearInterval(drip));
+  const { at, text } = await ended;
+  t.regex(text, /^HTTP\/1\.1 408 /);
+  const lingered = (await closed) - at;
+  clearInterval(drip);
+  t.log(`closed ${Math.round(lingered)} ms after the 408`);
+  t.true(lingered < 2_000, `${Math.round(lingered)} ms`);
 });

@@ -5,7 +5,7 @@ import {
   type Server,
   type ServerResponse,
 } from "node:http";
-import { listenOnStablePort } from "./ports.js";
+import { listenOnStablePort, tryListen } from "./ports.js";
 import { closeServer } from "./servers.js";
 
 export interface RecordedRequest {
@@ -83,8 +83,8 @@ export async function startBackend(responder: Responder = vaultLikeOk): Promise<
     close: () => closeServer(server),
     async restart() {
       server = createServer(handle);
-      server.listen(port, "127.0.0.1");
-      await new Promise((resolve) => server.once("listening", resolve));
+      const error = await tryListen(server, port);
+      if (error !== undefined) throw error;
     },
   };
 }

@@ -23,12 +23,13 @@ function ephemeralRange(): [number, number] {
 function candidate(): number {
   const below = Math.max(0, EPHEMERAL_LOW - LOWEST);
   const above = Math.max(0, 65_535 - EPHEMERAL_HIGH);
+  if (below + above === 0) throw new Error(`the ephemeral range ${EPHEMERAL_LOW}-${EPHEMERAL_HIGH} leaves no port`);
   const pick = Math.floor(Math.random() * (below + above));
   return pick < below ? LOWEST + pick : EPHEMERAL_HIGH + 1 + (pick - below);
 }
 
 /** Listens on port; resolves with the error instead of throwing it (EADDRINUSE is an answer here). */
-function tryListen(server: Server, port: number): Promise<Error | undefined> {
+export function tryListen(server: Server, port: number): Promise<Error | undefined> {
   return new Promise((resolve) => {
     const failed = (error: Error) => resolve(error);
     server.once("error", failed);

@@ -89,8 +89,9 @@ async function waitForPing(port: number, child: ChildProcess): Promise<void> {
     if (child.exitCode !== null) {
       throw new Error(`redis-server on ${port} exited with ${child.exitCode}: ${logTail.get(child)?.trim()}`);
     }
-    return (await redisCommand(port, "PING").catch(() => "")).startsWith("+PONG");
-  }, `redis-server on ${port} did not answer PING`);
+    // ours, not another worker's that took the port first
+    return (await redisCommand(port, "INFO", "server").catch(() => "")).includes(`process_id:${child.pid}\r\n`);
+  }, `redis-server on ${port} did not answer`);
 }
 
 async function terminate(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {

@@ -53,5 +53,11 @@ test("issue 5: pipelining behind backed-up responses over TLS never parses acros
   const received = backend.requests.map((r) => r.url);
   t.deepEqual([...received].sort(), sent.slice(0, received.length).sort());
   t.is(replies.messages.length, received.length);
+  // and the answers come in the order the requests were sent, each the backend's answer to its own
+  replies.messages.forEach((reply, i) => {
+    const path = sent[i] ?? "";
+    if (path.startsWith("/v1/big/")) t.is(reply.body.length, big.length, `answer ${i} (${path})`);
+    else t.is(JSON.parse(reply.body.toString()).url, path, `answer ${i}`);
+  });
   t.false(received.includes("/v1/smuggled"));
 });

@@ -63,7 +63,7 @@ function enforceBodyLimit(ctx: RequestContext, maxBytes: number): void {
   const chunked = ctx.req.headers["transfer-encoding"] !== undefined;
   if (chunked || (declared !== undefined && isLargeBody(declared))) {
     scavengeAsItFlows(ctx.req);
-    ctx.req.pause(); // the listener started the flow: see below
+    ctx.req.pause(); // the listener started the flow, and the engine's reader may come later (as below)
   }
   if (!chunked) return;
   let received = 0;

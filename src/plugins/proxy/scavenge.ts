@@ -6,7 +6,9 @@ import { runInNewContext } from "node:vm";
 // on. V8 frees them only in a collection, and a stream allocates too little on the JS heap to cause one: ~30 MiB of
 // dead chunks piled up behind a 50 MB response (bench --memory), the gateway's RSS growing by as much. So large
 // bodies report what they carry, and every SCAVENGE_EVERY_BYTES (process-wide) a minor GC frees the dead chunks.
-// A scavenge costs a fraction of a millisecond here: it visits only what is alive in the young generation.
+// A scavenge visits only what is alive in the young generation: 0.4-1.5 ms each (--trace-gc, in a test process holding
+// gateway, backend and client), at most one per 4 MiB. It frees nothing while V8 is marking incrementally (buffers
+// made meanwhile survive until the marking ends): then the peak is V8's own, as it was without this.
 
 /** Bodies declared at least this long, or of unknown length, are counted; smaller ones never hold much. */
 export const LARGE_BODY_BYTES = 1024 * 1024;
@@ -63,7 +65,7 @@ export function isLargeBody(contentLength: string | undefined): boolean {
 
 /**
  * Counts the chunks of a body as they flow, scavenging as the count passes its step. Adding the listener starts the
- * flow of a paused stream: callers that need it paused pause it again.
+ * flow of a stream nobody paused explicitly: callers that need it to wait pause it again.
  */
 export function scavengeAsItFlows(stream: Readable): void {
   stream.on("data", onChunk);
