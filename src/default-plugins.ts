@@ -6,7 +6,7 @@ import type { Config } from "./config/schema.js";
 import { ConfigError } from "./errors/gateway-error.js";
 import type { Logger } from "./observability/log.js";
 import type { Plugin } from "./pipeline/plugin.js";
-import { auth, backendVerifier, DEFAULT_ALLOW_LIST, staticVerifier } from "./plugins/auth/index.js";
+import { auth, backendVerifier, DEFAULT_ALLOW_LIST, lookupGuard, staticVerifier } from "./plugins/auth/index.js";
 import { clientCert } from "./plugins/client-cert.js";
 import { help } from "./plugins/help/index.js";
 import { limit } from "./plugins/limit.js";
@@ -16,6 +16,7 @@ import {
   compileRules,
   createRedisClient,
   FallbackLimiter,
+  KeyBuilder,
   type Limiter,
   MemoryLimiter,
   RedisLimiter,
@@ -46,6 +47,10 @@ export async function buildDefaultPlugins(config: Config, deps: DefaultPluginDep
   const plugins: Plugin[] = [route({ tokenHeaders: tokenSources.headers })];
   if (config.tls.enabled && config.tls.clientCerts.mode !== "off")
     plugins.push(clientCert({ mode: config.tls.clientCerts.mode }));
+  const rules = config.rateLimit.rules.map(compact);
+  compileRules(rules); // a bad rule fails the start here, before a Redis connection is opened and left behind
+  const { tokenLookups } = config.rateLimit;
+  const limiter = rules.length > 0 || tokenLookups !== false ? await createLimiter(config, logger) : undefined;
   const authStage = auth({
     verifier:
       config.auth.verifier.type === "static"
@@ -57,19 +62,14 @@ export async function buildDefaultPlugins(config: Config, deps: DefaultPluginDep
     cache: config.auth.cache,
     secret,
     secureCookie: config.tls.enabled && config.auth.secureCookie,
+    // the guard closes the limiter when no limit stage shares it
+    ...(limiter !== undefined && tokenLookups !== false
+      ? { lookupGuard: lookupGuard(tokenLookups, limiter, new KeyBuilder({ secret }), rules.length === 0) }
+      : {}),
   });
   plugins.push(authStage);
-  if (config.rateLimit.rules.length > 0) {
-    const rules = config.rateLimit.rules.map(compact);
-    compileRules(rules); // a bad rule fails the start here, before a Redis connection is opened and left behind
-    plugins.push(
-      limit({
-        rules,
-        limiter: await createLimiter(config, logger),
-        legacyHeaders: config.rateLimit.legacyHeaders,
-        keys: { secret },
-      }),
-    );
+  if (limiter !== undefined && rules.length > 0) {
+    plugins.push(limit({ rules, limiter, legacyHeaders: config.rateLimit.legacyHeaders, keys: { secret } }));
   }
   plugins.push(
     help({
@@ -142,7 +142,9 @@ async function createLimiter(config: Config, logger: Logger): Promise<Limiter> {
       logger.warn("rate limits are per process: configure rateLimit.redis to share them across gateways");
     return new MemoryLimiter();
   }
-  const sharesIdentities = config.rateLimit.rules.some((rule) => rule.key !== "global");
+  // the token-lookup count is per client address too
+  const sharesIdentities =
+    config.rateLimit.tokenLookups !== false || config.rateLimit.rules.some((rule) => rule.key !== "global");
   if (config.secret === undefined && sharesIdentities && gatewayCount > 1) {
     throw new ConfigError("secret: required when gateways share rate limits in Redis, so each hashes identities alike");
   }

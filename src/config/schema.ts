@@ -128,6 +128,20 @@ const rateLimit = z.strictObject({
   /** How many gateways share the limits: in a Redis outage each one allows its share locally. */
   gatewayCount: positiveInt.default(1),
   legacyHeaders: z.boolean().default(false),
+  /**
+   * Token lookups at the backend (tokens the cache does not know) one client address may cause; past them, 429
+   * without a lookup. false turns the count off.
+   */
+  tokenLookups: z
+    .union([
+      z.literal(false),
+      z.strictObject({
+        limit: positiveInt.default(60),
+        periodMs: positiveInt.default(60_000),
+        burst: positiveInt.default(20),
+      }),
+    ])
+    .default({ limit: 60, periodMs: 60_000, burst: 20 }),
   rules: z
     .array(rateLimitRule)
     .default(() => DEFAULT_RATE_LIMIT_RULES.map((rule) => ({ ...rule, paths: [...rule.paths] }))),

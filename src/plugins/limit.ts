@@ -64,7 +64,8 @@ export function limit(options: LimitPluginOptions): LimitPlugin {
   return Object.assign(stage, { limiter });
 }
 
-function unavailable(retryAfterSeconds: number, cause?: unknown): GatewayError {
+/** 503 for a limiter that cannot decide: the client is not at fault, and may retry after `retryAfterSeconds`. */
+export function unavailable(retryAfterSeconds: number, cause?: unknown): GatewayError {
   return new BackendUnavailableError("rate limiting is unavailable, try again later", {
     headers: { "retry-after": String(retryAfterSeconds) },
     ...(cause === undefined ? {} : { cause }),

@@ -73,6 +73,15 @@ export class TokenCache {
     return { result: await (this.#inflight.get(tokenId) ?? this.#lookup(tokenId, token)), tokenId };
   }
 
+  /** Whether a check of this token needs no new verifier call: its answer is cached, or a call is on its way. */
+  knows(tokenId: string): boolean {
+    return (
+      this.#fresh(this.#positive, tokenId) !== undefined ||
+      this.#fresh(this.#negative, tokenId) !== undefined ||
+      this.#inflight.has(tokenId)
+    );
+  }
+
   /** Remembers a token known to be valid without asking (a login just issued it). */
   prime(token: string, result: ValidToken): void {
     const tokenId = this.#idOf(token);

@@ -3,6 +3,7 @@ import { definePlugin, type Plugin, type Verdict } from "../../pipeline/plugin.j
 import { createPathList, DEFAULT_ALLOW_LIST, DEFAULT_LOGIN_PATHS, type PathList } from "./allow-list.js";
 import { TokenCache, type TokenCacheOptions } from "./cache.js";
 import { type CookieSettings, loginHook, revokeHook } from "./cookies.js";
+import type { LookupGuard } from "./lookup-limit.js";
 import { createOriginCheck, isUnsafeMethod } from "./origin.js";
 import { DEFAULT_TOKEN_SOURCES, findToken, type TokenSources } from "./token.js";
 import { ConnectionTokenIds, createTokenHasher } from "./token-id.js";
@@ -25,6 +26,8 @@ export interface AuthOptions {
   secureCookie?: boolean;
   /** The gateway's own origins for the CSRF check (default: https://<Host>, plus http://<Host> on a plain listener). */
   allowedOrigins?: readonly string[];
+  /** Counts the verifier calls (cache misses) of each client address; closed with the stage. */
+  lookupGuard?: LookupGuard;
 }
 
 export interface AuthPlugin extends Plugin {
@@ -75,7 +78,10 @@ export function auth(options: AuthOptions): AuthPlugin {
       if (found.source === "cookie" && isUnsafeMethod(ctx.req.method) && origins.isCrossSite(ctx.req, ctx.secure)) {
         throw new ForbiddenError("cross-site request refused");
       }
-      const { result, tokenId } = await cache.check(found.token, connectionIds.idOf(ctx.req.socket, found.token));
+      const tokenId = connectionIds.idOf(ctx.req.socket, found.token);
+      // a token the cache does not know costs the backend a lookup: counted per client address, refused past budget
+      if (options.lookupGuard !== undefined && !cache.knows(tokenId)) await options.lookupGuard.admit(ctx);
+      const { result } = await cache.check(found.token, tokenId);
       if (!result.valid) throw new UnauthorizedError("invalid or expired token");
       ctx.token = found.token;
       ctx.identity.tokenId = tokenId;
@@ -83,6 +89,7 @@ export function auth(options: AuthOptions): AuthPlugin {
       if (ctx.path === REVOKE_SELF) ctx.responseHooks.push(revokeHook(cookie, cache, found.token));
       return "continue";
     },
+    close: () => options.lookupGuard?.close() ?? Promise.resolve(),
   });
   return Object.assign(stage, { cache, allowList });
 }
@@ -91,6 +98,7 @@ export type { PathList } from "./allow-list.js";
 export { createPathList, DEFAULT_ALLOW_LIST, DEFAULT_LOGIN_PATHS } from "./allow-list.js";
 export type { TokenCacheOptions } from "./cache.js";
 export { TokenCache } from "./cache.js";
+export { type LookupGuard, lookupGuard, TOKEN_LOOKUPS_RULE, type TokenLookupLimit } from "./lookup-limit.js";
 export type { UpstreamClientOptions } from "./upstream-client.js";
 export type { TokenVerifier, ValidToken, VerifyResult } from "./verifier.js";
 export { backendVerifier } from "./verifiers/backend.js";
