@@ -61,25 +61,34 @@ export class TokenCache {
 
   /**
    * The verifier's answer for a token, from the cache when it is fresh. Throws what the verifier throws.
-   * `tokenId` saves the hash when the caller already has it (it must be idOf(token)).
+   * `tokenId` saves the hash when the caller already has it (it must be idOf(token)). `beforeLookup` runs before a
+   * new verifier call is made on this caller's behalf (not when the answer is cached or a call is on its way), and
+   * may refuse it by throwing: then check throws that.
    */
-  async check(token: string, tokenId = this.#idOf(token)): Promise<CheckedToken> {
+  async check(token: string, tokenId = this.#idOf(token), beforeLookup?: () => Promise<void>): Promise<CheckedToken> {
     const cached = this.#fresh(this.#positive, tokenId) ?? this.#fresh(this.#negative, tokenId);
     if (cached !== undefined) {
       this.#hits++;
       return { result: cached.result, tokenId };
     }
     this.#misses++;
-    return { result: await (this.#inflight.get(tokenId) ?? this.#lookup(tokenId, token)), tokenId };
-  }
-
-  /** Whether a check of this token needs no new verifier call: its answer is cached, or a call is on its way. */
-  knows(tokenId: string): boolean {
-    return (
-      this.#fresh(this.#positive, tokenId) !== undefined ||
-      this.#fresh(this.#negative, tokenId) !== undefined ||
-      this.#inflight.has(tokenId)
-    );
+    for (;;) {
+      const joined = this.#inflight.get(tokenId);
+      if (joined === undefined) break;
+      try {
+        return { result: await joined, tokenId };
+      } catch (error) {
+        // the call was refused before it began (another caller's budget): ours decides whether we may make it
+        if (!(error instanceof LookupRefused)) throw error;
+        const settled = this.#fresh(this.#positive, tokenId) ?? this.#fresh(this.#negative, tokenId);
+        if (settled !== undefined) return { result: settled.result, tokenId };
+      }
+    }
+    try {
+      return { result: await this.#lookup(tokenId, token, beforeLookup), tokenId };
+    } catch (error) {
+      throw error instanceof LookupRefused ? error.reason : error;
+    }
   }
 
   /** Remembers a token known to be valid without asking (a login just issued it). */
@@ -118,13 +127,17 @@ export class TokenCache {
    * Starts the one verifier call for a token and registers it for later callers. Its answer is stored only if the
    * call is still the registered one: invalidate() or clear() meanwhile means the answer may predate a revocation.
    */
-  #lookup(tokenId: string, token: string): Promise<VerifyResult> {
+  /**
+   * One verifier call, joined by every check of the token meanwhile. `before` runs first, inside the joined call, so
+   * checks arriving while it decides join rather than ask again; when it throws, the call is LookupRefused.
+   */
+  #lookup(tokenId: string, token: string, before?: () => Promise<void>): Promise<VerifyResult> {
     const settle = (): boolean => {
       const current = this.#inflight.get(tokenId) === lookup;
       if (current) this.#inflight.delete(tokenId);
       return current;
     };
-    const lookup: Promise<VerifyResult> = this.#ask(token).then(
+    const lookup: Promise<VerifyResult> = this.#ask(token, before).then(
       (result) => {
         if (settle()) {
           const ttl = result.valid ? this.#validFor(result) : this.#negativeTtlMs;
@@ -142,7 +155,14 @@ export class TokenCache {
   }
 
   /** The verifier's call, with a synchronous throw turned into a rejection like any other failure. */
-  async #ask(token: string): Promise<VerifyResult> {
+  async #ask(token: string, before?: () => Promise<void>): Promise<VerifyResult> {
+    if (before !== undefined) {
+      try {
+        await before();
+      } catch (error) {
+        throw new LookupRefused(error);
+      }
+    }
     return this.#verifier.verify(token);
   }
 
@@ -158,6 +178,13 @@ export class TokenCache {
     if (entry.expiresAt > this.#now()) return entry;
     cache.delete(tokenId);
     return undefined;
+  }
+}
+
+/** A verifier call its caller's `beforeLookup` refused: the checks that joined it try again on their own account. */
+class LookupRefused extends Error {
+  constructor(readonly reason: unknown) {
+    super("token lookup refused", { cause: reason });
   }
 }
 

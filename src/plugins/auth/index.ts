@@ -56,6 +56,7 @@ export function auth(options: AuthOptions): AuthPlugin {
   const origins = createOriginCheck(options.allowedOrigins);
   const cookie: CookieSettings = { name: sources.cookie, secure: options.secureCookie ?? true };
   const connectionIds = new ConnectionTokenIds((token) => cache.idOf(token));
+  const guard = options.lookupGuard;
 
   const stage = definePlugin({
     name: "auth",
@@ -78,10 +79,12 @@ export function auth(options: AuthOptions): AuthPlugin {
       if (found.source === "cookie" && isUnsafeMethod(ctx.req.method) && origins.isCrossSite(ctx.req, ctx.secure)) {
         throw new ForbiddenError("cross-site request refused");
       }
-      const tokenId = connectionIds.idOf(ctx.req.socket, found.token);
       // a token the cache does not know costs the backend a lookup: counted per client address, refused past budget
-      if (options.lookupGuard !== undefined && !cache.knows(tokenId)) await options.lookupGuard.admit(ctx);
-      const { result } = await cache.check(found.token, tokenId);
+      const { result, tokenId } = await cache.check(
+        found.token,
+        connectionIds.idOf(ctx.req.socket, found.token),
+        guard && (() => guard.admit(ctx)),
+      );
       if (!result.valid) throw new UnauthorizedError("invalid or expired token");
       ctx.token = found.token;
       ctx.identity.tokenId = tokenId;
@@ -89,7 +92,7 @@ export function auth(options: AuthOptions): AuthPlugin {
       if (ctx.path === REVOKE_SELF) ctx.responseHooks.push(revokeHook(cookie, cache, found.token));
       return "continue";
     },
-    close: () => options.lookupGuard?.close() ?? Promise.resolve(),
+    close: () => guard?.close() ?? Promise.resolve(),
   });
   return Object.assign(stage, { cache, allowList });
 }

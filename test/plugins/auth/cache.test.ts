@@ -51,6 +51,37 @@ test("1000 concurrent checks of one new token make exactly one verifier call", a
   t.true(results.every((r) => r.result.valid && r.tokenId === results[0]?.tokenId));
 });
 
+test("concurrent checks of one new token ask beforeLookup once, and share the one verifier call", async (t) => {
+  const fake = fakeVerifier(() => ({ valid: true }));
+  const cache = new TokenCache(fake.verifier, createTokenHasher());
+  let asked = 0;
+  const budget = async () => {
+    asked++;
+    await new Promise((resolve) => setTimeout(resolve, 10)); // a limiter's round trip
+  };
+  const results = await Promise.all(Array.from({ length: 100 }, () => cache.check("t-new", undefined, budget)));
+  t.is(asked, 1);
+  t.is(fake.calls(), 1);
+  t.true(results.every((r) => r.result.valid));
+  await cache.check("t-new", undefined, budget);
+  t.is(asked, 1, "a cached answer asks nothing");
+});
+
+test("checks that joined a call refused by another caller's beforeLookup decide on their own", async (t) => {
+  const fake = fakeVerifier(() => ({ valid: true }));
+  const cache = new TokenCache(fake.verifier, createTokenHasher());
+  const refusal = new Error("over budget");
+  const refused = cache.check("t-new", undefined, async () => {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    throw refusal;
+  });
+  const allowed = cache.check("t-new", undefined, async () => {}); // joins the call above while it is refused
+  const error = await t.throwsAsync(refused);
+  t.is(error, refusal, "the refused caller gets its own refusal");
+  t.true((await allowed).result.valid, "the other one makes the call on its own account");
+  t.is(fake.calls(), 1);
+});
+
 test("an invalid answer is reused until negativeTtl has passed, then asked again", async (t) => {
   const time = clock();
   const fake = fakeVerifier(() => ({ valid: false }));

@@ -48,6 +48,14 @@ test("past its budget an address gets 429 for unknown tokens, and the backend is
   t.false(gw.rawLog().includes("made-up-"), "tokens never reach the log");
 });
 
+test("a new token sent by many requests at once costs one lookup and one unit of the budget", async (t) => {
+  const { backend, gw } = await gatewayWith(t, { rules: [], tokenLookups: { limit: 1, periodMs: 60_000, burst: 1 } });
+  const replies = await Promise.all(Array.from({ length: 50 }, () => from(gw, "203.0.113.10", TEST_TOKEN)));
+  t.deepEqual(new Set(replies.map((r) => r.status)), new Set([200]));
+  t.is(backend.lookups.length, 1);
+  t.is((await from(gw, "203.0.113.10", "made-up")).status, 429, "the one lookup was the budget");
+});
+
 test("false turns the count off: every unknown token is looked up", async (t) => {
   const { backend, gw } = await gatewayWith(t, { rules: [], tokenLookups: false });
   for (let i = 0; i < 30; i++) t.is((await from(gw, "203.0.113.9", `made-up-${i}`)).status, 401);
