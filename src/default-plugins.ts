@@ -6,7 +6,14 @@ import type { Config } from "./config/schema.js";
 import { ConfigError } from "./errors/gateway-error.js";
 import type { Logger } from "./observability/log.js";
 import type { Plugin } from "./pipeline/plugin.js";
-import { auth, backendVerifier, DEFAULT_ALLOW_LIST, lookupGuard, staticVerifier } from "./plugins/auth/index.js";
+import {
+  auth,
+  backendVerifier,
+  DEFAULT_ALLOW_LIST,
+  lookupGuard,
+  staticVerifier,
+  TOKEN_LOOKUPS_RULE,
+} from "./plugins/auth/index.js";
 import { clientCert } from "./plugins/client-cert.js";
 import { help } from "./plugins/help/index.js";
 import { limit } from "./plugins/limit.js";
@@ -49,63 +56,72 @@ export async function buildDefaultPlugins(config: Config, deps: DefaultPluginDep
     plugins.push(clientCert({ mode: config.tls.clientCerts.mode }));
   const rules = config.rateLimit.rules.map(compact);
   compileRules(rules); // a bad rule fails the start here, before a Redis connection is opened and left behind
+  if (rules.some((rule) => rule.name === TOKEN_LOOKUPS_RULE)) {
+    throw new ConfigError(`rateLimit.rules: "${TOKEN_LOOKUPS_RULE}" is the name of rateLimit.tokenLookups' count`);
+  }
   const { tokenLookups } = config.rateLimit;
   const limiter = rules.length > 0 || tokenLookups !== false ? await createLimiter(config, logger) : undefined;
-  const authStage = auth({
-    verifier:
-      config.auth.verifier.type === "static"
-        ? staticVerifier({ file: config.auth.verifier.file })
-        : backendVerifier(backendCalls),
-    tokenSources,
-    allowList,
-    ...compact({ loginPaths: config.auth.loginPaths, allowedOrigins: config.auth.allowedOrigins }),
-    cache: config.auth.cache,
-    secret,
-    secureCookie: config.tls.enabled && config.auth.secureCookie,
-    // the guard closes the limiter when no limit stage shares it
-    ...(limiter !== undefined && tokenLookups !== false
-      ? { lookupGuard: lookupGuard(tokenLookups, limiter, new KeyBuilder({ secret }), rules.length === 0) }
-      : {}),
-  });
-  plugins.push(authStage);
-  if (limiter !== undefined && rules.length > 0) {
-    plugins.push(limit({ rules, limiter, legacyHeaders: config.rateLimit.legacyHeaders, keys: { secret } }));
-  }
-  plugins.push(
-    help({
-      ...backendCalls,
-      entries: config.help.entries,
-      cacheTtlMs: config.help.cacheTtlMs,
-      allowList: authStage.allowList,
-    }),
-    closing(
-      agent,
-      proxy({
-        // undici verifies the backend with the TLS settings upstreamAgent() gave the shared https agent
-        engine:
-          config.upstream.engine === "undici"
-            ? undiciEngine({
-                upstream,
-                timeoutMs: config.upstream.timeoutMs,
-                connections: config.upstream.maxSockets,
-                tls: agent instanceof HttpsAgent ? agent.options : undefined,
-              })
-            : httpProxyEngine({
-                upstream,
-                agent,
-                timeoutMs: config.upstream.timeoutMs,
-                verifyTls: !config.upstream.tls.insecureSkipVerify,
-              }),
-        tokenHeader: config.upstream.tokenHeader,
-        clientTokenHeaders: tokenSources.headers,
-        tokenCookie: tokenSources.cookie,
-        maxBodyBytes: config.limits.maxBodyBytes,
-        maxErrorBodyBytes: config.limits.maxErrorBodyBytes,
-        maxCapturedBodyBytes: config.limits.maxCapturedBodyBytes,
+  try {
+    const authStage = auth({
+      verifier:
+        config.auth.verifier.type === "static"
+          ? staticVerifier({ file: config.auth.verifier.file })
+          : backendVerifier(backendCalls),
+      tokenSources,
+      allowList,
+      ...compact({ loginPaths: config.auth.loginPaths, allowedOrigins: config.auth.allowedOrigins }),
+      cache: config.auth.cache,
+      secret,
+      secureCookie: config.tls.enabled && config.auth.secureCookie,
+      // the guard closes the limiter when no limit stage shares it
+      ...(limiter !== undefined && tokenLookups !== false
+        ? { lookupGuard: lookupGuard(compact(tokenLookups), limiter, new KeyBuilder({ secret }), rules.length === 0) }
+        : {}),
+    });
+    plugins.push(authStage);
+    if (limiter !== undefined && rules.length > 0) {
+      plugins.push(limit({ rules, limiter, legacyHeaders: config.rateLimit.legacyHeaders, keys: { secret } }));
+    }
+    plugins.push(
+      help({
+        ...backendCalls,
+        entries: config.help.entries,
+        cacheTtlMs: config.help.cacheTtlMs,
+        allowList: authStage.allowList,
       }),
-    ),
-  );
-  return plugins;
+      closing(
+        agent,
+        proxy({
+          // undici verifies the backend with the TLS settings upstreamAgent() gave the shared https agent
+          engine:
+            config.upstream.engine === "undici"
+              ? undiciEngine({
+                  upstream,
+                  timeoutMs: config.upstream.timeoutMs,
+                  connections: config.upstream.maxSockets,
+                  tls: agent instanceof HttpsAgent ? agent.options : undefined,
+                })
+              : httpProxyEngine({
+                  upstream,
+                  agent,
+                  timeoutMs: config.upstream.timeoutMs,
+                  verifyTls: !config.upstream.tls.insecureSkipVerify,
+                }),
+          tokenHeader: config.upstream.tokenHeader,
+          clientTokenHeaders: tokenSources.headers,
+          tokenCookie: tokenSources.cookie,
+          maxBodyBytes: config.limits.maxBodyBytes,
+          maxErrorBodyBytes: config.limits.maxErrorBodyBytes,
+          maxCapturedBodyBytes: config.limits.maxCapturedBodyBytes,
+        }),
+      ),
+    );
+    return plugins;
+  } catch (error) {
+    // a later stage that fails to build must not leave the Redis connection behind
+    await limiter?.close();
+    throw error;
+  }
 }
 
 /** The proxy stage, which also ends the shared agent's kept-alive backend connections when the gateway closes. */
@@ -146,7 +162,10 @@ async function createLimiter(config: Config, logger: Logger): Promise<Limiter> {
   const sharesIdentities =
     config.rateLimit.tokenLookups !== false || config.rateLimit.rules.some((rule) => rule.key !== "global");
   if (config.secret === undefined && sharesIdentities && gatewayCount > 1) {
-    throw new ConfigError("secret: required when gateways share rate limits in Redis, so each hashes identities alike");
+    throw new ConfigError(
+      "secret: required when gateways share rate limits in Redis (rules keyed by token, cert or ip, or " +
+        "rateLimit.tokenLookups), so each hashes identities alike",
+    );
   }
   const client = createRedisClient({
     ...compact(redis),

@@ -138,7 +138,7 @@ const rateLimit = z.strictObject({
       z.strictObject({
         limit: positiveInt.default(60),
         periodMs: positiveInt.default(60_000),
-        burst: positiveInt.default(20),
+        burst: positiveInt.optional(), // the limit, when a configuration leaves it out
       }),
     ])
     .default({ limit: 60, periodMs: 60_000, burst: 20 }),

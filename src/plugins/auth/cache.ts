@@ -3,6 +3,9 @@ import { ConfigError } from "../../errors/gateway-error.js";
 import type { TokenHasher } from "./token-id.js";
 import type { TokenVerifier, ValidToken, VerifyResult } from "./verifier.js";
 
+/** How long a token the verifier called valid is spared the lookup budget on its re-checks. */
+const VOUCHED_MS = 60 * 60 * 1000;
+
 export interface TokenCacheOptions {
   /** Most tokens remembered as valid (default 10 000; an entry is ~200 bytes). */
   max?: number;
@@ -38,6 +41,12 @@ export class TokenCache {
   readonly #positive: LRUCache<string, Entry>;
   readonly #negative: LRUCache<string, Entry>;
   readonly #inflight = new Map<string, Promise<VerifyResult>>();
+  /**
+   * Tokens the verifier called valid within the last VOUCHED_MS: their re-checks (the positive TTL is short) are
+   * not charged to a lookup budget, so clients behind one address with valid tokens never meet it. Only the
+   * verifier puts a token here: a client cannot.
+   */
+  readonly #vouched: LRUCache<string, number>;
   readonly #positiveTtlMs: number;
   readonly #negativeTtlMs: number;
   readonly #now: () => number;
@@ -49,6 +58,7 @@ export class TokenCache {
     this.#idOf = idOf;
     this.#positive = new LRUCache({ max: positive(options.max ?? 10_000, "auth.cache.max") });
     this.#negative = new LRUCache({ max: positive(options.negativeMax ?? 1_000, "auth.cache.negativeMax") });
+    this.#vouched = new LRUCache({ max: this.#positive.max });
     this.#positiveTtlMs = positive(options.positiveTtlMs ?? 30_000, "auth.cache.positiveTtlMs");
     this.#negativeTtlMs = positive(options.negativeTtlMs ?? 5_000, "auth.cache.negativeTtlMs");
     this.#now = options.now ?? (() => performance.now());
@@ -62,8 +72,8 @@ export class TokenCache {
   /**
    * The verifier's answer for a token, from the cache when it is fresh. Throws what the verifier throws.
    * `tokenId` saves the hash when the caller already has it (it must be idOf(token)). `beforeLookup` runs before a
-   * new verifier call is made on this caller's behalf (not when the answer is cached or a call is on its way), and
-   * may refuse it by throwing: then check throws that.
+   * new verifier call is made on this caller's behalf (not when the answer is cached, a call is on its way, or the
+   * token was found valid within the hour), and may refuse it by throwing: then check throws that.
    */
   async check(token: string, tokenId = this.#idOf(token), beforeLookup?: () => Promise<void>): Promise<CheckedToken> {
     const cached = this.#fresh(this.#positive, tokenId) ?? this.#fresh(this.#negative, tokenId);
@@ -84,8 +94,10 @@ export class TokenCache {
         if (settled !== undefined) return { result: settled.result, tokenId };
       }
     }
+    const vouched = this.#vouched.get(tokenId);
+    const charged = vouched !== undefined && vouched > this.#now() ? undefined : beforeLookup;
     try {
-      return { result: await this.#lookup(tokenId, token, beforeLookup), tokenId };
+      return { result: await this.#lookup(tokenId, token, charged), tokenId };
     } catch (error) {
       throw error instanceof LookupRefused ? error.reason : error;
     }
@@ -96,6 +108,7 @@ export class TokenCache {
     const tokenId = this.#idOf(token);
     this.#negative.delete(tokenId);
     this.#positive.set(tokenId, { result, expiresAt: this.#now() + this.#validFor(result) });
+    this.#vouched.set(tokenId, this.#now() + VOUCHED_MS);
   }
 
   /** Forgets a token (it was just revoked through us), including an answer still on its way. */
@@ -104,6 +117,7 @@ export class TokenCache {
     this.#positive.delete(tokenId);
     this.#negative.delete(tokenId);
     this.#inflight.delete(tokenId);
+    this.#vouched.delete(tokenId);
   }
 
   /** Forgets everything, e.g. after a static token file was reloaded. */
@@ -111,6 +125,7 @@ export class TokenCache {
     this.#positive.clear();
     this.#negative.clear();
     this.#inflight.clear();
+    this.#vouched.clear();
   }
 
   /** Checks answered from the cache, and checks that needed the verifier (or joined a call on its way): metrics. */
@@ -126,10 +141,8 @@ export class TokenCache {
   /**
    * Starts the one verifier call for a token and registers it for later callers. Its answer is stored only if the
    * call is still the registered one: invalidate() or clear() meanwhile means the answer may predate a revocation.
-   */
-  /**
-   * One verifier call, joined by every check of the token meanwhile. `before` runs first, inside the joined call, so
-   * checks arriving while it decides join rather than ask again; when it throws, the call is LookupRefused.
+   * `before` runs first, inside the joined call, so checks arriving while it decides join rather than ask again;
+   * when it throws, the call is LookupRefused.
    */
   #lookup(tokenId: string, token: string, before?: () => Promise<void>): Promise<VerifyResult> {
     const settle = (): boolean => {
@@ -142,6 +155,8 @@ export class TokenCache {
         if (settle()) {
           const ttl = result.valid ? this.#validFor(result) : this.#negativeTtlMs;
           (result.valid ? this.#positive : this.#negative).set(tokenId, { result, expiresAt: this.#now() + ttl });
+          if (result.valid) this.#vouched.set(tokenId, this.#now() + VOUCHED_MS);
+          else this.#vouched.delete(tokenId);
         }
         return result;
       },

@@ -50,6 +50,7 @@ export function lookupGuard(
       ctx.logFields.rateLimit = {
         allowed: false,
         source: decision.source,
+        retryAfterMs: decision.retryAfterMs,
         rules: [{ name: rule.name, allowed: false }],
       };
       const retryAfter = Math.max(1, Math.ceil(decision.retryAfterMs / 1000));

@@ -82,6 +82,46 @@ test("checks that joined a call refused by another caller's beforeLookup decide 
   t.is(fake.calls(), 1);
 });
 
+test("a refused call leaves nothing behind: the same token may be checked again at once", async (t) => {
+  const fake = fakeVerifier(() => ({ valid: true }));
+  const cache = new TokenCache(fake.verifier, createTokenHasher());
+  const refusal = new Error("over budget");
+  await t.throwsAsync(
+    cache.check("t-new", undefined, async () => {
+      throw refusal;
+    }),
+    { is: refusal },
+  );
+  t.is(fake.calls(), 0);
+  t.true((await cache.check("t-new", undefined, async () => {})).result.valid);
+  t.is(fake.calls(), 1);
+});
+
+test("re-checks of a token found valid are not charged to beforeLookup; an invalid one's are", async (t) => {
+  const fake = fakeVerifier((token) => (token === "t-good" ? { valid: true } : { valid: false }));
+  const time = clock();
+  const cache = new TokenCache(fake.verifier, createTokenHasher(), {
+    positiveTtlMs: 30_000,
+    negativeTtlMs: 5_000,
+    now: time.now,
+  });
+  let charged = 0;
+  const budget = async () => {
+    charged++;
+  };
+  await cache.check("t-good", undefined, budget);
+  await cache.check("t-bad", undefined, budget);
+  t.is(charged, 2);
+  time.advance(31_000); // both answers expired: both tokens are asked again
+  await cache.check("t-good", undefined, budget);
+  await cache.check("t-bad", undefined, budget);
+  t.is(fake.calls(), 4);
+  t.is(charged, 3, "only the invalid token's re-check was charged");
+  time.advance(2 * 60 * 60 * 1000); // vouched for an hour, not for ever
+  await cache.check("t-good", undefined, budget);
+  t.is(charged, 4);
+});
+
 test("an invalid answer is reused until negativeTtl has passed, then asked again", async (t) => {
   const time = clock();
   const fake = fakeVerifier(() => ({ valid: false }));

@@ -49,7 +49,14 @@ test("past its budget an address gets 429 for unknown tokens, and the backend is
 });
 
 test("a new token sent by many requests at once costs one lookup and one unit of the budget", async (t) => {
-  const { backend, gw } = await gatewayWith(t, { rules: [], tokenLookups: { limit: 1, periodMs: 60_000, burst: 1 } });
+  // on Redis: a budget that answers after a round trip, not within the same tick, is where requests pile up
+  const redis = await startRedis();
+  t.teardown(() => redis.stop());
+  const { backend, gw } = await gatewayWith(t, {
+    redis: { url: redis.url, commandTimeoutMs: 2_000 },
+    rules: [],
+    tokenLookups: { limit: 1, periodMs: 60_000, burst: 1 },
+  });
   const replies = await Promise.all(Array.from({ length: 50 }, () => from(gw, "203.0.113.10", TEST_TOKEN)));
   t.deepEqual(new Set(replies.map((r) => r.status)), new Set([200]));
   t.is(backend.lookups.length, 1);
@@ -83,4 +90,13 @@ test("two gateways on one Redis share an address's budget, kept under a key that
   t.regex(keys, /token-lookups/);
   t.false(keys.includes("guess-"), "no token in a Redis key");
   t.false(keys.includes(client), "no client address in a Redis key");
+});
+
+test("a rule may not take the name of the lookup count", async (t) => {
+  const backend = await startBackend();
+  t.teardown(() => backend.close());
+  const rule = { name: "token-lookups", paths: ["secret/*"], key: "ip" as const, limit: 5, periodMs: 60_000 };
+  await t.throwsAsync(startGateway({ upstream: { url: backend.url }, rateLimit: { rules: [rule] } }), {
+    message: /token-lookups.*reserved|is the name of rateLimit\.tokenLookups/,
+  });
 });
