@@ -9,7 +9,7 @@ import { unavailable } from "../limit.js";
 // sending a new one with every request could make the gateway flood the backend with lookups, or guess tokens as
 // fast as the backend answers. Each lookup a client address causes is counted, in the same limiter (Redis, shared
 // by every gateway) as the rate-limit rules; past its budget the address is answered 429 without a lookup. Tokens
-// the cache knows, valid or not, cost nothing and count nothing.
+// the cache knows, valid or not, and re-checks of tokens found valid within the hour (TokenCache) count nothing.
 
 export interface TokenLookupLimit {
   /** Lookups per period per client address, on average. */
