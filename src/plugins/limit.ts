@@ -56,12 +56,17 @@ export function limit(options: LimitPluginOptions): LimitPlugin {
         rules: decision.results.map((r) => ({ name: r.rule.name, allowed: r.allowed, remaining: r.remaining })),
       };
       if (decision.allowed) return "continue";
-      const retryAfter = Math.max(1, Math.ceil(decision.retryAfterMs / 1000));
-      throw decision.unavailable ? unavailable(retryAfter) : new RateLimitedError(retryAfter);
+      throw refusal(decision);
     },
     close: () => limiter.close(),
   });
   return Object.assign(stage, { limiter });
+}
+
+/** What a denied decision answers: 429, or 503 when the limiter could not decide; Retry-After in whole seconds. */
+export function refusal(decision: LimitDecision): GatewayError {
+  const retryAfter = Math.max(1, Math.ceil(decision.retryAfterMs / 1000));
+  return decision.unavailable ? unavailable(retryAfter) : new RateLimitedError(retryAfter);
 }
 
 /** 503 for a limiter that cannot decide: the client is not at fault, and may retry after `retryAfterSeconds`. */

@@ -101,49 +101,52 @@ async function gatewayFor(t: ExecutionContext, limits: Record<string, number> = 
 
 const BAD = `GET /v1/secret/x HTTP/1.1\r\n${H}Bad Header\r\n\r\n`;
 
-test("a client that neither sends nor closes after the error answer is let go about 2 s later", async (t) => {
-  const gw = await gatewayFor(t);
+interface Drip {
+  readonly bytes: string;
+  readonly everyMs: number;
+  /** From the gateway's answer on, rather than from the request on. */
+  readonly afterAnswer?: boolean;
+}
+
+/**
+ * Sends `request` on a client connection that never closes its side, dripping more bytes meanwhile if asked; resolves
+ * with the answer and how long after its end (the gateway's FIN) the gateway closed its side.
+ */
+async function lingerAfter(t: ExecutionContext, gw: TestGateway, request: string, drip?: Drip) {
   const closed = gatewaySideClosed(gw);
   const socket = await halfOpenTls(gw.port);
   t.teardown(() => socket.destroy());
   const ended = untilGatewayEnds(socket);
-  socket.write(BAD);
+  socket.write(request);
+  let timer: NodeJS.Timeout | undefined;
+  const startDrip = () => {
+    if (drip !== undefined) timer = setInterval(() => socket.writable && socket.write(drip.bytes), drip.everyMs);
+  };
+  t.teardown(() => clearInterval(timer));
+  if (drip?.afterAnswer !== true) startDrip();
   const { at, text } = await ended;
-  t.regex(text, /^HTTP\/1\.1 400 /);
+  if (drip?.afterAnswer === true) startDrip();
   const lingered = (await closed) - at;
+  clearInterval(timer);
   t.log(`closed ${Math.round(lingered)} ms after the answer`);
+  return { text, lingered };
+}
+
+test("a client that neither sends nor closes after the error answer is let go about 2 s later", async (t) => {
+  const { text, lingered } = await lingerAfter(t, await gatewayFor(t), BAD);
+  t.regex(text, /^HTTP\/1\.1 400 /);
   t.true(lingered >= 1_500 && lingered < 5_000, `${Math.round(lingered)} ms`);
 });
 
 test("a client that keeps sending after the error answer is let go after at most 10 s", async (t) => {
-  const gw = await gatewayFor(t);
-  const closed = gatewaySideClosed(gw);
-  const socket = await halfOpenTls(gw.port);
-  t.teardown(() => socket.destroy());
-  const ended = untilGatewayEnds(socket);
-  socket.write(BAD);
-  const { at } = await ended;
-  const drip = setInterval(() => socket.writable && socket.write("x"), 300);
-  t.teardown(() => clearInterval(drip));
-  const lingered = (await closed) - at;
-  clearInterval(drip);
-  t.log(`closed ${Math.round(lingered)} ms after the answer`);
+  const { lingered } = await lingerAfter(t, await gatewayFor(t), BAD, { bytes: "x", everyMs: 300, afterAnswer: true });
   t.true(lingered >= 9_000 && lingered < 13_000, `${Math.round(lingered)} ms`);
 });
 
 test("a request head too slow to arrive gets its 408 and no long linger, however it trickles on", async (t) => {
   const gw = await gatewayFor(t, { headersTimeoutMs: 1_000 });
-  const closed = gatewaySideClosed(gw);
-  const socket = await halfOpenTls(gw.port);
-  t.teardown(() => socket.destroy());
-  const ended = untilGatewayEnds(socket);
-  socket.write("GET /v1/secret/slow HTTP/1.1\r\nHost: gw\r\n");
-  const drip = setInterval(() => socket.writable && socket.write("X-Slow: y\r\n"), 200);
-  t.teardown(() => clearInterval(drip));
-  const { at, text } = await ended;
+  const head = "GET /v1/secret/slow HTTP/1.1\r\nHost: gw\r\n";
+  const { text, lingered } = await lingerAfter(t, gw, head, { bytes: "X-Slow: y\r\n", everyMs: 200 });
   t.regex(text, /^HTTP\/1\.1 408 /);
-  const lingered = (await closed) - at;
-  clearInterval(drip);
-  t.log(`closed ${Math.round(lingered)} ms after the 408`);
   t.true(lingered < 2_000, `${Math.round(lingered)} ms`);
 });

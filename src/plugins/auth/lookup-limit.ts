@@ -1,9 +1,8 @@
-import { RateLimitedError } from "../../errors/gateway-error.js";
 import type { RequestContext } from "../../pipeline/context.js";
 import type { KeyBuilder } from "../../ratelimit/keys.js";
 import type { LimitDecision, Limiter } from "../../ratelimit/limiter.js";
 import { type CompiledRule, compileRules } from "../../ratelimit/rules.js";
-import { unavailable } from "../limit.js";
+import { refusal, unavailable } from "../limit.js";
 
 // A made-up token costs the backend a lookup-self (the negative cache only helps when a token repeats), so a client
 // sending a new one with every request could make the gateway flood the backend with lookups, or guess tokens as
@@ -53,8 +52,7 @@ export function lookupGuard(
         retryAfterMs: decision.retryAfterMs,
         rules: [{ name: rule.name, allowed: false }],
       };
-      const retryAfter = Math.max(1, Math.ceil(decision.retryAfterMs / 1000));
-      throw decision.unavailable ? unavailable(retryAfter) : new RateLimitedError(retryAfter);
+      throw refusal(decision);
     },
     close: () => (ownsLimiter ? limiter.close() : Promise.resolve()),
   };
