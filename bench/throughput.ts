@@ -12,7 +12,16 @@ import { benchUrl, isBenchBody, LOAD_HEADERS, openWorkbench, startGatewayChild, 
 import { aggregate, type Row, renderThroughput, type Sample } from "./throughput-report.js";
 
 export const ENGINES = ["http-proxy", "undici"] as const;
-export const ALL_ROWS = ["a", "b0", "b", ...ENGINES.map((e) => `c-${e}`), ...ENGINES.map((e) => `d-${e}`), "e", "f"];
+export const ALL_ROWS = [
+  "a",
+  "b0",
+  "b",
+  ...ENGINES.map((e) => `c-${e}`),
+  ...ENGINES.map((e) => `d-${e}`),
+  "e",
+  "f",
+  "g",
+];
 
 interface LiveRow extends Row {
   readonly url: string;
@@ -145,18 +154,22 @@ async function startRows(bench: Workbench, wanted: readonly string[], notes: str
       });
     }
   }
-  await attempt("e", async () => {
-    const options = { backendUrl: bench.backendUrl, ...tls, redisUrl: bench.redis.url };
-    const child = await startNodeChild("peer", benchScript("peer.js"), options);
-    bench.onStop(() => child.stop());
-    return {
-      id: "e",
-      label: "**Node peer**: fastify 5 + @fastify/http-proxy (undici) + token Map check + @fastify/rate-limit (Redis)",
-      url: benchUrl(child.port),
-      pid: child.pid,
-      usesRedis: true,
-    };
-  });
+  // the rows of one Node script each, with Redis
+  for (const [id, name, label] of [
+    [
+      "e",
+      "peer",
+      "**Node peer**: fastify 5 + @fastify/http-proxy (undici) + token Map check + @fastify/rate-limit (Redis)",
+    ],
+    ["g", "minimal", "the least on undici: node:https + undici Pool.dispatch, 1 EVALSHA (GCRA) per request"],
+  ] as const) {
+    await attempt(id, async () => {
+      const options = { backendUrl: bench.backendUrl, ...tls, redisUrl: bench.redis.url };
+      const child = await startNodeChild(name, benchScript(`${name}.js`), options);
+      bench.onStop(() => child.stop());
+      return { id, label, url: benchUrl(child.port), pid: child.pid, usesRedis: true };
+    });
+  }
   if (wanted.includes("f") && NGINX_BIN === undefined) notes.push("row f skipped: nginx is not installed");
   else {
     await attempt("f", async () => {
