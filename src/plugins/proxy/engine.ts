@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
+import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from "node:http";
 import type { Readable } from "node:stream";
 import type { RequestContext } from "../../pipeline/context.js";
 
@@ -7,6 +7,19 @@ export interface UpstreamReply {
   readonly status: number;
   readonly headers: IncomingHttpHeaders;
   readonly body: Readable;
+}
+
+/**
+ * A body the engine can send straight to the client's response (its head already written), without a stream in
+ * between: undici's. `sendTo` resolves once the response finished, and rejects, with the response destroyed, when the
+ * body breaks off or the client goes away. Only for a body nobody has read yet.
+ */
+export interface DirectBody extends Readable {
+  sendTo(res: ServerResponse): Promise<void>;
+}
+
+export function isDirectBody(body: Readable): body is DirectBody {
+  return typeof (body as Partial<DirectBody>).sendTo === "function";
 }
 
 /**

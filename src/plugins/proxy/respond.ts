@@ -3,7 +3,7 @@ import type { Readable } from "node:stream";
 import { BadGatewayError, GatewayError } from "../../errors/gateway-error.js";
 import { normalizeBackendError } from "../../errors/normalize.js";
 import type { RequestContext } from "../../pipeline/context.js";
-import type { UpstreamReply } from "./engine.js";
+import { isDirectBody, type UpstreamReply } from "./engine.js";
 import { downstreamHeaders } from "./headers.js";
 import { isLargeBody, scavengeAsItFlows } from "./scavenge.js";
 
@@ -43,6 +43,7 @@ export async function relay(ctx: RequestContext, reply: UpstreamReply, limits: R
     ctx.res.writeHead(reply.status, headers);
   }
   if (isLargeBody(reply.headers["content-length"])) scavengeAsItFlows(reply.body);
+  else if (isDirectBody(reply.body)) return reply.body.sendTo(ctx.res);
   await streamBody(reply.body, ctx.res);
 }
 
