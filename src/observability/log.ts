@@ -46,8 +46,19 @@ const REDACTED_PATHS = [
   ]),
 ];
 
+// The destinations of loggers made here: their lines' format is known (the access log frames its lines itself)
+const ownFormat = new WeakSet<object>();
+
+/** Whether `destination` is written in createLogger()'s format only. */
+export function hasOwnFormat(destination: object): boolean {
+  return ownFormat.has(destination);
+}
+
 /** The structured JSON logger every part of the gateway writes through. */
 export function createLogger(options: LogOptions): Logger {
+  const destination =
+    options.destination ?? stdout(options.bufferBytes ?? MAX_BUFFER_BYTES, options.flushMs ?? FLUSH_MS);
+  ownFormat.add(destination);
   return pino(
     {
       level: options.level,
@@ -57,7 +68,7 @@ export function createLogger(options: LogOptions): Logger {
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },
-    options.destination ?? stdout(options.bufferBytes ?? MAX_BUFFER_BYTES, options.flushMs ?? FLUSH_MS),
+    destination,
   );
 }
 

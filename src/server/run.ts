@@ -51,6 +51,7 @@ export async function runGateway(config: Config, options: RunGatewayOptions): Pr
   const metrics = createGatewayMetrics(tls === undefined ? {} : { certificate: () => servedCert });
   const reshape = gatewayOptions.plugins;
   const callerHook = gatewayOptions.onRequestEnd;
+  const callerStageHook = gatewayOptions.onStageError;
   const gateway = await createGateway(config, {
     ...gatewayOptions,
     logger,
@@ -58,6 +59,10 @@ export async function runGateway(config: Config, options: RunGatewayOptions): Pr
     onRequestEnd: (ctx: RequestContext) => {
       metrics.onRequestEnd(ctx);
       callerHook?.(ctx);
+    },
+    onStageError: (error, ctx, stage) => {
+      metrics.onStageError(error, ctx, stage);
+      callerStageHook?.(error, ctx, stage);
     },
   });
   if (clusterWorker) answerMetricRequests(metrics.registry);
