@@ -1,6 +1,6 @@
 import test from "ava";
 import fc from "fast-check";
-import { classifyTarget } from "../../../src/plugins/route/request-target.js";
+import { classifyTarget, readPath } from "../../../src/plugins/route/request-target.js";
 import { classify, disagreements, MUST_REFUSE, requestTarget } from "../../hardening/helpers/path-model.js";
 
 for (const [target, status, why] of MUST_REFUSE) {
@@ -50,4 +50,31 @@ test("2 000 generated targets: whatever is accepted is read alike by every backe
   );
   // the generator must reach the accepted space, or the property says nothing
   t.true(accepted > 200, `only ${accepted} accepted`);
+});
+
+/** What a call did: the path it returned, or the message it refused with. */
+function outcome(read: () => string): string {
+  try {
+    return `path ${read()}`;
+  } catch (error) {
+    return `refused: ${(error as Error).message}`;
+  }
+}
+
+test("the shortcut for canonical paths reads every path as the segment-by-segment reading does (fast-check)", (t) => {
+  const segment = fc.oneof(
+    fc.constantFrom("", ".", "..", "...", ".a", "a.", "a..b", "%2e", "%41", "x:y", "v1", "http:", "~", "a;b", "%25"),
+    fc.stringMatching(/^[A-Za-z0-9._~!$&'()*+,=:@-]{1,6}$/),
+  );
+  const rawPath = fc.array(segment, { maxLength: 6 }).map((segments) => `/v1/${segments.join("/")}`);
+  fc.assert(
+    fc.property(fc.oneof(rawPath, fc.constantFrom("/v1", "/v1/", "/v2/a", "/v1//")), (path) => {
+      t.is(
+        outcome(() => classifyTarget(path).path),
+        outcome(() => readPath(path)),
+        path,
+      );
+    }),
+    { numRuns: 2_000 },
+  );
 });
