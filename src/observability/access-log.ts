@@ -31,6 +31,8 @@ export function createAccessLog(logger: Logger): AccessLog {
   return (ctx) => {
     if (!child.isLevelEnabled("info")) return;
     const fields = accessFields(ctx);
+    // pino serializes an error (a plugin's field) with its own serializer
+    if (fields.err !== undefined) return void child.info(fields, "request");
     let json: string;
     try {
       json = JSON.stringify(fields);

@@ -58,7 +58,9 @@ export function hasOwnFormat(destination: object): boolean {
 export function createLogger(options: LogOptions): Logger {
   const destination =
     options.destination ?? stdout(options.bufferBytes ?? MAX_BUFFER_BYTES, options.flushMs ?? FLUSH_MS);
-  ownFormat.add(destination);
+  // pino hands a destination that asks for it (multistream) each line's level and object, which a line framed
+  // elsewhere would not carry: such destinations get every line from pino
+  if (!(destination as unknown as Record<symbol, unknown>)[Symbol.for("pino.metadata")]) ownFormat.add(destination);
   return pino(
     {
       level: options.level,

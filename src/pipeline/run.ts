@@ -26,7 +26,12 @@ export async function runPipeline(
     throw new Error(`pipeline ended without an answer for request ${ctx.id}`);
   } catch (error) {
     const stage = plugins[at];
-    if (stage !== undefined) onStageError?.(error, ctx, stage.name);
+    try {
+      if (stage !== undefined) onStageError?.(error, ctx, stage.name);
+    } catch (hookError) {
+      // a hook's own failure must not cost the client its answer
+      log?.(hookError, ctx);
+    }
     writeError(ctx.res, error, { headers: ctx.responseHeaders, log: log && ((failure) => log(failure, ctx)) });
   }
 }

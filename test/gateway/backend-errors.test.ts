@@ -136,3 +136,28 @@ test("a sealed backend is remembered briefly: retries are answered 503 here, uns
   t.is((await gw.request("/v1/sys/unseal", { method: "PUT", token: null, body: "{}" })).status, 200);
   t.is((await gw.request("/v1/secret/foo")).status, 200, "an answer below 500 ends the cooldown at once");
 });
+
+test("the stage-error hook is told which stage failed; a hook that throws costs the client nothing", async (t) => {
+  const backend = await startBackend();
+  t.teardown(() => backend.close());
+  const told: string[] = [];
+  const gw = await startGateway(
+    { upstream: { url: backend.url } },
+    {
+      onStageError: (_error, _ctx, stage) => {
+        told.push(stage);
+        throw new Error("a broken metrics hook");
+      },
+    },
+  );
+  t.teardown(() => gw.close());
+  t.is((await gw.request("/v1/secret/foo")).status, 200); // warms the token cache: the proxy is what fails next
+  await backend.close();
+  const down = await gw.request("/v1/secret/foo");
+  t.is(down.status, 503);
+  t.deepEqual(JSON.parse(down.body), { errors: ["the backend is unavailable, try again later"] });
+  t.deepEqual(told, ["proxy"]);
+  t.true(
+    gw.logs.some((line) => line.msg === "request failed" && JSON.stringify(line).includes("a broken metrics hook")),
+  );
+});

@@ -89,3 +89,21 @@ test("an embedder's logger of another format gets the access line in its own for
   createAccessLog(logger)(finishedRequest());
   t.like(JSON.parse(lines[0] ?? "{}"), { message: "request", level: 30, status: 200 });
 });
+
+test("a multistream destination gets the access line from pino, at its level", (t) => {
+  const lines: string[] = [];
+  const logger = createLogger({
+    level: "info",
+    destination: pino.multistream([{ level: "info", stream: { write: (line: string) => void lines.push(line) } }]),
+  });
+  logger.error("an earlier error line");
+  createAccessLog(logger)(finishedRequest());
+  t.is(lines.length, 2);
+  t.like(JSON.parse(lines[1] ?? "{}"), { msg: "request", level: "info", status: 200 });
+});
+
+test("an err field a plugin added is serialized as pino serializes errors", (t) => {
+  const { logger, lines } = capture();
+  createAccessLog(logger)(finishedRequest({ err: new Error("plugin failure") }));
+  t.like(JSON.parse(lines[0] ?? "{}"), { msg: "request", err: { message: "plugin failure", type: "Error" } });
+});

@@ -6,6 +6,7 @@ import type { RequestContext } from "../../pipeline/context.js";
 import { isDirectBody, type UpstreamReply } from "./engine.js";
 import { downstreamHeaders } from "./headers.js";
 import { isLargeBody, scavengeAsItFlows } from "./scavenge.js";
+import { ClientGoneError } from "./upstream-errors.js";
 
 export interface RelayLimits {
   /** Error bodies are buffered to rewrite them; past this many bytes the status's own message is used. */
@@ -41,9 +42,10 @@ export async function relay(ctx: RequestContext, reply: UpstreamReply, limits: R
   } else {
     for (const hook of hooks) hook.apply({ status: reply.status, headers });
     ctx.res.writeHead(reply.status, headers);
+    // nothing has read the body yet: a small one can go out without a stream in between
+    if (isDirectBody(reply.body) && !isLargeBody(reply.headers["content-length"])) return reply.body.sendTo(ctx.res);
   }
   if (isLargeBody(reply.headers["content-length"])) scavengeAsItFlows(reply.body);
-  else if (isDirectBody(reply.body)) return reply.body.sendTo(ctx.res);
   await streamBody(reply.body, ctx.res);
 }
 
@@ -69,7 +71,8 @@ function streamBody(body: Readable, res: ServerResponse): Promise<void> {
     });
     res.once("finish", () => settle());
     res.once("close", () => {
-      if (!res.writableFinished) settle(new Error("the client closed the connection"));
+      // nobody's failure: not logged, not counted against the backend
+      if (!res.writableFinished) settle(new ClientGoneError());
     });
     body.pipe(res);
   });

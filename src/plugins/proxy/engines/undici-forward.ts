@@ -65,15 +65,18 @@ export class Forward extends Readable implements Dispatcher.DispatchHandler, Dir
    */
   sendTo(res: ServerResponse): Promise<void> {
     const held = this.held;
-    if (held === null || this.destroyed) {
+    if (this.destroyed) {
       // dropped meanwhile: only a client that went away does that before the proxy stage reads the body
       res.destroy();
-      return Promise.reject(new Error("the client closed the connection"));
+      return Promise.reject(new ClientGoneError());
     }
+    if (held === null) return Promise.reject(new Error("sendTo: the backend's body is already being read"));
     this.held = null;
     sending = this;
     const promise = new Promise<void>(captureSend);
     sending = undefined;
+    // set before anything is written: a client that goes away from here on fails the send (clientGone)
+    this.sink = res;
     res.once("finish", onSinkFinish);
     if (this.heldEnd instanceof Error) {
       this.failSink(res, this.heldEnd);
@@ -88,7 +91,6 @@ export class Forward extends Readable implements Dispatcher.DispatchHandler, Dir
       return promise;
     }
     for (const chunk of held) res.write(chunk);
-    this.sink = res;
     if (res.writableNeedDrain) res.once("drain", onSinkDrain);
     else if (held.length >= HOLD_CHUNKS) this.sinkDrained(); // a full hold paused the parser
     return promise;
@@ -159,7 +161,8 @@ export class Forward extends Readable implements Dispatcher.DispatchHandler, Dir
     for (const chunk of held) this.push(chunk);
     const end = this.heldEnd;
     if (end === "complete") this.push(null);
-    else if (end instanceof Error) this.destroy(end);
+    // as in onError: an error event nobody listens to would crash the process
+    else if (end instanceof Error) this.destroy(this.listenerCount("error") > 0 ? end : undefined);
     else this.resumeUpstream?.();
   }
 
@@ -181,7 +184,7 @@ export class Forward extends Readable implements Dispatcher.DispatchHandler, Dir
         this.state = DONE;
         this.abortUpstream?.(new ClientGoneError());
       }
-      if (!this.sink.writableFinished) this.failSink(this.sink, new Error("the client closed the connection"));
+      if (!this.sink.writableFinished) this.failSink(this.sink, new ClientGoneError());
     } else if (this.state === STREAMING) this.destroy();
   }
 
