@@ -9,8 +9,8 @@ export interface TakeOutcome {
   readonly tats: readonly number[];
 }
 
-/** Runs TAKE_LUA once: `numKeys`, then the keys, then ARGV (see scripts.ts for the layout). */
-export type TakeScript = (numKeys: number, keysThenArgs: (string | number)[]) => Promise<number[]>;
+/** Runs TAKE_LUA once: `numKeys`, then the keys, then ARGV (see scripts.ts for the layout); resolves its reply. */
+export type TakeScript = (numKeys: number, keysThenArgs: string[]) => Promise<unknown>;
 
 interface Waiting {
   readonly entries: readonly LimitEntry[];
@@ -59,39 +59,82 @@ export class TakeBatcher {
   #send(batch: readonly Waiting[]): void {
     const keys: string[] = [];
     const counts: number[] = [];
-    const rates: number[] = [];
+    const rates: string[] = [];
     for (const { entries } of batch) {
       counts.push(entries.length);
       for (const { key, rule } of entries) {
         keys.push(key);
-        rates.push(rule.emissionUs, rule.capacityUs);
+        rates.push(ratesOf(rule));
       }
     }
     const rejectAll = (error: unknown) => {
       for (const request of batch) request.reject(error);
     };
-    this.#run(keys.length, [...keys, batch.length, ...counts, ...rates]).then((reply) => {
-      // a reply of another shape would read as made-up numbers (a missing TAT as "rested": admitted)
-      const expected = 1 + batch.length + keys.length;
-      if (!Array.isArray(reply) || reply.length !== expected || !reply.every(Number.isFinite)) {
-        return rejectAll(new Error(`the rate-limit script answered ${describeReply(reply)}, not ${expected} numbers`));
-      }
-      settle(batch, reply);
+    const keyCount = keys.length;
+    keys.push(counts.join(","), rates.join(","));
+    this.#run(keyCount, keys).then((reply) => {
+      const parsed = parseTakeReply(reply, batch.length, keyCount);
+      if (typeof parsed === "string") return rejectAll(new Error(`the rate-limit script answered ${parsed}`));
+      settle(batch, parsed);
     }, rejectAll);
   }
 }
 
-function describeReply(reply: unknown): string {
-  return Array.isArray(reply) ? `${reply.length} values` : typeof reply;
+// "T,burst*T" of a rule, as TAKE_LUA reads it: built once per rule
+const rateStrings = new WeakMap<LimitEntry["rule"], string>();
+function ratesOf(rule: LimitEntry["rule"]): string {
+  let rates = rateStrings.get(rule);
+  if (rates === undefined) {
+    rates = `${rule.emissionUs},${rule.capacityUs}`;
+    rateStrings.set(rule, rates);
+  }
+  return rates;
 }
 
-/** Hands each request its part of the reply `{ now, admitted_1..R, TAT_1..TAT_n }`. */
-function settle(batch: readonly Waiting[], reply: readonly number[]): void {
-  const now = reply[0] ?? 0;
-  let tat = 1 + batch.length;
+/** The ARGV TAKE_LUA takes after its keys, for requests of these many keys each (see scripts.ts). */
+export function takeArguments(entries: readonly LimitEntry[]): string[] {
+  return [String(entries.length), entries.map((entry) => ratesOf(entry.rule)).join(",")];
+}
+
+// "now admitted d_1 ... d_n" as TAKE_LUA writes it: decimal digits only, so Number() reads exactly what was meant
+const TAKE_REPLY = /^\d+ [01]+(?: \d+)*$/;
+
+/** TAKE_LUA's reply, read. */
+export interface TakeReply {
+  readonly now: number;
+  /** One per request, in order. */
+  readonly admitted: readonly boolean[];
+  /** One per key, in order: the TAT the script left. */
+  readonly tats: readonly number[];
+}
+
+/**
+ * Reads TAKE_LUA's reply for `requests` requests over `keys` keys, or says what was wrong with it: a reply of
+ * another shape would read as made-up numbers (a missing TAT as "rested": admitted).
+ */
+export function parseTakeReply(reply: unknown, requests: number, keys: number): TakeReply | string {
+  if (typeof reply !== "string") return `a ${typeof reply}, not a string`;
+  if (!TAKE_REPLY.test(reply)) return "something that is not decimal integers and admissions";
+  const parts = reply.split(" ");
+  const flags = parts[1] ?? "";
+  if (parts.length !== 2 + keys || flags.length !== requests) {
+    return `${parts.length} fields, not ${2 + keys} for ${requests} requests`;
+  }
+  const now = Number(parts[0]);
+  const tats: number[] = new Array(keys);
+  for (let i = 0; i < keys; i++) tats[i] = now + Number(parts[2 + i]);
+  if (!Number.isSafeInteger(now) || !tats.every(Number.isSafeInteger)) return "integers too large";
+  const admitted: boolean[] = new Array(requests);
+  for (let r = 0; r < requests; r++) admitted[r] = flags[r] === "1";
+  return { now, admitted, tats };
+}
+
+/** Hands each request its part of the reply. */
+function settle(batch: readonly Waiting[], reply: TakeReply): void {
+  let at = 0;
   batch.forEach((request, r) => {
-    const tats = reply.slice(tat, tat + request.entries.length);
-    tat += request.entries.length;
-    request.resolve({ admitted: reply[1 + r] === 1, now, tats });
+    const tats = reply.tats.slice(at, at + request.entries.length);
+    at += request.entries.length;
+    request.resolve({ admitted: reply.admitted[r] === true, now: reply.now, tats });
   });
 }

@@ -1,5 +1,5 @@
 import type { Cluster, Redis, Result } from "ioredis";
-import { TakeBatcher, type TakeOutcome } from "./batch.js";
+import { parseTakeReply, TakeBatcher, type TakeOutcome, takeArguments } from "./batch.js";
 import { conforms, describe } from "./gcra.js";
 import { hashTag } from "./keys.js";
 import {
@@ -15,7 +15,7 @@ import { REFUND_LUA, TAKE_LUA } from "./scripts.js";
 declare module "ioredis" {
   interface RedisCommander<Context> {
     // numKeys first: the number of keys varies with the rules a request matched
-    portcullisTake(numKeys: number, ...keysThenArgs: (string | number)[]): Result<number[], Context>;
+    portcullisTake(numKeys: number, ...keysThenArgs: string[]): Result<unknown, Context>;
     portcullisRefund(numKeys: number, ...keysThenArgs: (string | number)[]): Result<number, Context>;
   }
 }
@@ -92,11 +92,11 @@ export class RedisLimiter implements RemoteLimiter {
 
   /** One slot's keys of one request, in a script of its own (a batch of one). */
   async #run(group: Group): Promise<Outcome> {
-    const args: (string | number)[] = group.entries.map((entry) => entry.key);
-    args.push(1, group.entries.length);
-    for (const { rule } of group.entries) args.push(rule.emissionUs, rule.capacityUs);
-    const [now = 0, admitted, ...tats] = await this.#client.portcullisTake(group.entries.length, ...args);
-    return { group, admitted: admitted === 1, now, tats };
+    const keys = group.entries.map((entry) => entry.key);
+    const reply = await this.#client.portcullisTake(keys.length, ...keys, ...takeArguments(group.entries));
+    const parsed = parseTakeReply(reply, 1, keys.length);
+    if (typeof parsed === "string") throw new Error(`the rate-limit script answered ${parsed}`);
+    return { group, admitted: parsed.admitted[0] === true, now: parsed.now, tats: parsed.tats };
   }
 
   async #refund(outcomes: readonly Outcome[]): Promise<void> {

@@ -8,53 +8,60 @@
  * (GCRA, see gcra.ts). The requests are decided one after the other, so two of them on one key see each other
  * exactly as two scripts would; batching only saves round trips and commands (see batch.ts).
  *
- * ARGV[1]        R, the number of requests
- * ARGV[1 + r]    the number of keys of request r (r = 1..R); its keys follow those of request r - 1 in KEYS
+ * Arguments and reply are packed into a few strings: a batch of a dozen requests as one argument per number and
+ * one RESP integer per number in the reply cost the gateway more CPU (ioredis encodes and decodes each) than the
+ * rest of the rate limit together; Lua splits the strings for a few microseconds of Redis time.
+ *
  * KEYS[i]        the state key of rule i (holds its TAT in microseconds, or is absent when the rule is rested)
- * ARGV[R+2i]     T, the emission interval of key i, in microseconds
- * ARGV[R+2i+1]   burst * T, its capacity, in microseconds
- * returns        { now, admitted_1 .. admitted_R (1|0), TAT_1 .. TAT_n }: each TAT as left by the script (raised
- *                to now when the key was absent or stale; plus T when admitted), from which the caller derives
- *                remaining and delays
+ * ARGV[1]        the number of keys of each request, comma-separated ("1,1,2"); the keys of request r follow
+ *                those of request r - 1 in KEYS
+ * ARGV[2]        T and burst * T of each key, in microseconds, comma-separated ("T_1,C_1,T_2,C_2,...")
+ * returns        "now admitted d_1 ... d_n": now in microseconds; admitted one character per request ("1" or "0");
+ *                d_i = TAT_i - now for each key, its TAT as left by the script (raised to now when the key was
+ *                absent or stale; plus T when admitted), from which the caller derives remaining and delays
  */
 export const TAKE_LUA = `
 -- 1. The clock is the server's, never a gateway's: gateways with skewed clocks still agree on every key.
 --    TIME is allowed before writes since Redis 5 (scripts replicate their effects, not their body).
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
-local requests = tonumber(ARGV[1])
-local reply = { now }
+local counts = {}
+for count in string.gmatch(ARGV[1], '[^,]+') do counts[#counts + 1] = tonumber(count) end
+local rates = {}
+for rate in string.gmatch(ARGV[2], '[^,]+') do rates[#rates + 1] = tonumber(rate) end
+local admissions = {}
 local tats = {}
 local last = 0
 
-for r = 1, requests do
+for r = 1, #counts do
   local first = last + 1
-  last = last + tonumber(ARGV[1 + r])
+  last = last + counts[r]
   -- 2. Read every rule's TAT; a missing or past TAT means "rested", the same as now.
   --    A rule conforms if one more emission interval still fits in its capacity.
-  local admitted = 1
+  local admitted = '1'
   for i = first, last do
     local tat = tonumber(redis.call('GET', KEYS[i])) or now
     if tat < now then tat = now end
     tats[i] = tat
-    if tat + tonumber(ARGV[requests + 2 * i]) - now > tonumber(ARGV[requests + 2 * i + 1]) then admitted = 0 end
+    if tat + rates[2 * i - 1] - now > rates[2 * i] then admitted = '0' end
   end
   -- 3. Only if every rule conforms, count the request in all of them: one denial consumes nothing anywhere.
   --    The key expires exactly when its TAT passes: from then on absent and rested are the same state,
   --    so idle clients cost no memory. '%.0f' writes the integer without Lua's 14-digit rounding.
-  if admitted == 1 then
+  if admitted == '1' then
     for i = first, last do
-      local tat = tats[i] + tonumber(ARGV[requests + 2 * i])
+      local tat = tats[i] + rates[2 * i - 1]
       redis.call('SET', KEYS[i], string.format('%.0f', tat), 'PX', math.ceil((tat - now) / 1000))
       tats[i] = tat
     end
   end
-  reply[1 + r] = admitted
+  admissions[r] = admitted
 end
 
--- 4. Integers in microseconds since the epoch (about 2^51): exact in Lua doubles and in RESP integers.
-for i = 1, last do reply[1 + requests + i] = tats[i] end
-return reply
+-- 4. Integers in microseconds (now about 2^51): exact in Lua doubles, written out whole by '%.0f'.
+local reply = { string.format('%.0f', now), table.concat(admissions) }
+for i = 1, last do reply[2 + i] = string.format('%.0f', tats[i] - now) end
+return table.concat(reply, ' ')
 `;
 
 /**
