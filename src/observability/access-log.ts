@@ -31,14 +31,15 @@ export function createAccessLog(logger: Logger): AccessLog {
   return (ctx) => {
     if (!child.isLevelEnabled("info")) return;
     const fields = accessFields(ctx);
-    // pino serializes an error (a plugin's field) with its own serializer
-    if (fields.err !== undefined) return void child.info(fields, "request");
+    // an error a plugin put in the fields gets pino's error serializer, and the logger's redaction (an error may
+    // carry the headers of a request it was about)
+    if (fields.err !== undefined) return void logger.info(fields, "request");
     let json: string;
     try {
       json = JSON.stringify(fields);
     } catch {
       // a field a plugin added that JSON cannot carry (a BigInt, a cycle): pino's own serializer copes
-      child.info(fields, "request");
+      logger.info(fields, "request");
       return;
     }
     stream.write(`{"level":"info","time":"${clock.now()}"${bindings},${json.slice(1, -1)},"msg":"request"}\n`);

@@ -61,8 +61,11 @@ export async function runGateway(config: Config, options: RunGatewayOptions): Pr
       callerHook?.(ctx);
     },
     onStageError: (error, ctx, stage) => {
-      metrics.onStageError(error, ctx, stage);
-      callerStageHook?.(error, ctx, stage);
+      try {
+        metrics.onStageError(error, ctx, stage);
+      } finally {
+        callerStageHook?.(error, ctx, stage);
+      }
     },
   });
   if (clusterWorker) answerMetricRequests(metrics.registry);

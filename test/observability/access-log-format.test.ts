@@ -90,20 +90,29 @@ test("an embedder's logger of another format gets the access line in its own for
   t.like(JSON.parse(lines[0] ?? "{}"), { message: "request", level: 30, status: 200 });
 });
 
-test("a multistream destination gets the access line from pino, at its level", (t) => {
-  const lines: string[] = [];
+test("a multistream destination routes the access line by its own level", (t) => {
+  const infos: string[] = [];
+  const errors: string[] = [];
   const logger = createLogger({
-    level: "info",
-    destination: pino.multistream([{ level: "info", stream: { write: (line: string) => void lines.push(line) } }]),
+    level: "debug",
+    destination: pino.multistream([
+      { level: "info", stream: { write: (line: string) => void infos.push(line) } },
+      { level: "error", stream: { write: (line: string) => void errors.push(line) } },
+    ]),
   });
-  logger.error("an earlier error line");
+  logger.debug("a debug line: below both streams");
   createAccessLog(logger)(finishedRequest());
-  t.is(lines.length, 2);
-  t.like(JSON.parse(lines[1] ?? "{}"), { msg: "request", level: "info", status: 200 });
+  logger.error("an error line");
+  createAccessLog(logger)(finishedRequest());
+  t.is(infos.length, 3, "both access lines and the error line reach the info stream");
+  t.is(errors.length, 1, "only the error line reaches the error stream");
+  t.like(JSON.parse(infos[0] ?? "{}"), { msg: "request", level: "info", status: 200 });
 });
 
-test("an err field a plugin added is serialized as pino serializes errors", (t) => {
+test("an err field a plugin added is serialized as pino serializes errors, and redacted", (t) => {
   const { logger, lines } = capture();
-  createAccessLog(logger)(finishedRequest({ err: new Error("plugin failure") }));
+  const err = Object.assign(new Error("plugin failure"), { headers: { "x-vault-token": "hvs.leaked-by-a-plugin" } });
+  createAccessLog(logger)(finishedRequest({ err }));
   t.like(JSON.parse(lines[0] ?? "{}"), { msg: "request", err: { message: "plugin failure", type: "Error" } });
+  t.false(lines[0]?.includes("hvs.leaked-by-a-plugin"), "the logger's redaction applies");
 });

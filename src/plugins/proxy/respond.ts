@@ -30,7 +30,7 @@ export async function relay(ctx: RequestContext, reply: UpstreamReply, limits: R
 
   const hooks = ctx.responseHooks;
   if (hooks.length > 0 && hooks.some((h) => h.wantsBody)) {
-    const captured = await readAtMost(reply.body, limits.maxCapturedBodyBytes);
+    const captured = await readFor(ctx, reply.body, limits.maxCapturedBodyBytes);
     for (const hook of hooks)
       hook.apply({ status: reply.status, headers, ...(captured.complete ? { body: captured.body } : {}) });
     ctx.res.writeHead(reply.status, headers);
@@ -84,7 +84,7 @@ async function relayError(
   headers: OutgoingHttpHeaders,
   limits: RelayLimits,
 ): Promise<void> {
-  const captured = await readAtMost(reply.body, limits.maxErrorBodyBytes);
+  const captured = await readFor(ctx, reply.body, limits.maxErrorBodyBytes);
   if (!captured.complete) reply.body.destroy(); // the rest is not worth reading: drop the upstream connection
   for (const hook of ctx.responseHooks) hook.apply({ status: reply.status, headers });
   const normalized = normalizeBackendError(
@@ -97,6 +97,28 @@ async function relayError(
   headers["content-length"] = normalized.body.length;
   ctx.res.writeHead(reply.status, headers);
   ctx.res.end(normalized.body);
+}
+
+/**
+ * readAtMost for the client of ctx. A client that goes away meanwhile drops the body (and with it the upstream
+ * request, which would otherwise run on for nobody); a body that stops for that reason is nobody's failure.
+ */
+function readFor(ctx: RequestContext, stream: Readable, limit: number): Promise<Captured> {
+  const { res } = ctx;
+  const drop = () => {
+    if (!res.writableFinished) stream.destroy();
+  };
+  res.once("close", drop);
+  return readAtMost(stream, limit).then(
+    (captured) => {
+      res.off("close", drop);
+      return captured;
+    },
+    (error: unknown) => {
+      res.off("close", drop);
+      throw res.destroyed ? new ClientGoneError() : error;
+    },
+  );
 }
 
 interface Captured {

@@ -1,4 +1,4 @@
-import { conformance, setup } from "./suite.js";
+import { conformance, eventually, open, setup, sleep } from "./suite.js";
 
 conformance("a backend's HTML 502 page reaches the client as a 502 in the errors shape", async (t, engine) => {
   const { gw } = await setup(t, engine, (_req, res) => {
@@ -64,3 +64,32 @@ conformance("a JSON error message is wrapped, and a stack trace never reaches th
   const reply = await gw.request("/v1/secret/foo");
   t.false(reply.body.includes("app.js"));
 });
+
+conformance(
+  "a client that goes away while an error body is still coming is nobody's failure: nothing logged as one",
+  async (t, engine) => {
+    let upstreamClosed = false;
+    const { gw } = await setup(t, engine, (req, res) => {
+      if (req.url !== "/v1/secret/trickle") return void res.writeHead(200, { "content-type": "text/plain" }).end("{}");
+      res.writeHead(500, { "content-type": "application/json" });
+      res.write('{"errors":["');
+      const timer = setInterval(() => res.write("x"), 10);
+      res.on("close", () => {
+        clearInterval(timer);
+        upstreamClosed = true;
+      });
+    });
+    const { req } = open(gw, "/v1/secret/trickle");
+    await eventually(() => gw.logs.length > 0 || upstreamClosed, 300); // the head has reached the gateway
+    await sleep(100);
+    req.destroy();
+    t.true(await eventually(() => upstreamClosed, 2_000), "the backend saw its response abandoned");
+    await eventually(() => gw.logs.some((line) => line.msg === "request"), 2_000);
+    t.deepEqual(
+      gw.logs.filter((line) => line.level === "error").map((line) => line.msg),
+      [],
+      "no error line: neither the backend nor the gateway failed",
+    );
+    t.is((await gw.request("/v1/secret/next")).status, 200);
+  },
+);

@@ -105,3 +105,22 @@ test("a held body read as a stream gets every chunk, then its end", async (t) =>
   for await (const chunk of forward) chunks.push(chunk as Buffer);
   t.is(Buffer.concat(chunks).toString(), "ab");
 });
+
+test("a body being read as a stream whose client goes away ends with the client's error, not the backend's", async (t) => {
+  const { forward, upstream } = answered([Buffer.from("{")], { complete: false });
+  const { res } = clientResponse(true);
+  forward.watch(res, 1_000);
+  const failed = new Promise<Error>((resolve) => forward.once("error", resolve));
+  forward.resume(); // a reader, as the error-body reader is
+  res.destroy();
+  t.true((await failed) instanceof ClientGoneError);
+  t.true(upstream.aborted instanceof ClientGoneError);
+});
+
+test("a send started after the client went away fails at once", async (t) => {
+  const { forward } = answered([Buffer.from("{}")], { complete: true });
+  const { res } = clientResponse(true);
+  res.destroy();
+  forward.watch(res, 1_000);
+  t.is(await settledWithin(forward.sendTo(res), 1_000), `rejected: ${new ClientGoneError().name}`);
+});

@@ -65,8 +65,8 @@ export class Forward extends Readable implements Dispatcher.DispatchHandler, Dir
    */
   sendTo(res: ServerResponse): Promise<void> {
     const held = this.held;
-    if (this.destroyed) {
-      // dropped meanwhile: only a client that went away does that before the proxy stage reads the body
+    if (this.destroyed || res.destroyed) {
+      // the client went away before the proxy stage got to the body (its 'close' may have come and gone)
       res.destroy();
       return Promise.reject(new ClientGoneError());
     }
@@ -185,7 +185,10 @@ export class Forward extends Readable implements Dispatcher.DispatchHandler, Dir
         this.abortUpstream?.(new ClientGoneError());
       }
       if (!this.sink.writableFinished) this.failSink(this.sink, new ClientGoneError());
-    } else if (this.state === STREAMING) this.destroy();
+    } else if (this.state === STREAMING) {
+      // a reader (an error body being read, a stream) learns why it ends: nobody's failure but the client's
+      this.destroy(this.listenerCount("error") > 0 ? new ClientGoneError() : undefined);
+    }
   }
 
   headTimedOut(): void {
