@@ -57,22 +57,11 @@ export class TakeBatcher {
   }
 
   #send(batch: readonly Waiting[]): void {
-    const keys: string[] = [];
-    const counts: number[] = [];
-    const rates: string[] = [];
-    for (const { entries } of batch) {
-      counts.push(entries.length);
-      for (const { key, rule } of entries) {
-        keys.push(key);
-        rates.push(ratesOf(rule));
-      }
-    }
+    const { keyCount, keysThenArgs } = takeArguments(batch.map((request) => request.entries));
     const rejectAll = (error: unknown) => {
       for (const request of batch) request.reject(error);
     };
-    const keyCount = keys.length;
-    keys.push(counts.join(","), rates.join(","));
-    this.#run(keyCount, keys).then((reply) => {
+    this.#run(keyCount, keysThenArgs).then((reply) => {
       const parsed = parseTakeReply(reply, batch.length, keyCount);
       if (typeof parsed === "string") return rejectAll(new Error(`the rate-limit script answered ${parsed}`));
       settle(batch, parsed);
@@ -91,9 +80,24 @@ function ratesOf(rule: LimitEntry["rule"]): string {
   return rates;
 }
 
-/** The ARGV TAKE_LUA takes after its keys, for requests of these many keys each (see scripts.ts). */
-export function takeArguments(entries: readonly LimitEntry[]): string[] {
-  return [String(entries.length), entries.map((entry) => ratesOf(entry.rule)).join(",")];
+/** TAKE_LUA's KEYS then ARGV for these requests, each its rules' entries (layout in scripts.ts). */
+export function takeArguments(requests: readonly (readonly LimitEntry[])[]): {
+  keyCount: number;
+  keysThenArgs: string[];
+} {
+  const keysThenArgs: string[] = [];
+  const counts: number[] = [];
+  const rates: string[] = [];
+  for (const entries of requests) {
+    counts.push(entries.length);
+    for (const { key, rule } of entries) {
+      keysThenArgs.push(key);
+      rates.push(ratesOf(rule));
+    }
+  }
+  const keyCount = keysThenArgs.length;
+  keysThenArgs.push(counts.join(","), rates.join(","));
+  return { keyCount, keysThenArgs };
 }
 
 // "now admitted d_1 ... d_n" as TAKE_LUA writes it: decimal digits only, so Number() reads exactly what was meant

@@ -92,9 +92,9 @@ export class RedisLimiter implements RemoteLimiter {
 
   /** One slot's keys of one request, in a script of its own (a batch of one). */
   async #run(group: Group): Promise<Outcome> {
-    const keys = group.entries.map((entry) => entry.key);
-    const reply = await this.#client.portcullisTake(keys.length, ...keys, ...takeArguments(group.entries));
-    const parsed = parseTakeReply(reply, 1, keys.length);
+    const { keyCount, keysThenArgs } = takeArguments([group.entries]);
+    const reply = await this.#client.portcullisTake(keyCount, ...keysThenArgs);
+    const parsed = parseTakeReply(reply, 1, keyCount);
     if (typeof parsed === "string") throw new Error(`the rate-limit script answered ${parsed}`);
     return { group, admitted: parsed.admitted[0] === true, now: parsed.now, tats: parsed.tats };
   }

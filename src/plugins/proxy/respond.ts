@@ -28,6 +28,7 @@ export async function relay(ctx: RequestContext, reply: UpstreamReply, limits: R
   Object.assign(headers, ctx.responseHeaders);
   if (reply.status >= 400) return relayError(ctx, reply, headers, limits);
 
+  const large = isLargeBody(reply.headers["content-length"]);
   const hooks = ctx.responseHooks;
   if (hooks.length > 0 && hooks.some((h) => h.wantsBody)) {
     const captured = await readFor(ctx, reply.body, limits.maxCapturedBodyBytes);
@@ -43,9 +44,9 @@ export async function relay(ctx: RequestContext, reply: UpstreamReply, limits: R
     for (const hook of hooks) hook.apply({ status: reply.status, headers });
     ctx.res.writeHead(reply.status, headers);
     // nothing has read the body yet: a small one can go out without a stream in between
-    if (isDirectBody(reply.body) && !isLargeBody(reply.headers["content-length"])) return reply.body.sendTo(ctx.res);
+    if (!large && isDirectBody(reply.body)) return reply.body.sendTo(ctx.res);
   }
-  if (isLargeBody(reply.headers["content-length"])) scavengeAsItFlows(reply.body);
+  if (large) scavengeAsItFlows(reply.body);
   await streamBody(reply.body, ctx.res);
 }
 
