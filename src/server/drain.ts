@@ -10,17 +10,26 @@ const IDLE_GRACE_MS = 250;
 export class ConnectionTracker {
   draining = false;
   private readonly sockets = new Set<Socket>();
-  private readonly httpSockets = new Set<Duplex>();
+  /** Connections taken from the kernel's accept queue so far (served or dropped at maxConnections). */
+  private arrivals = 0;
+  /** Each HTTP connection, with when it became one (performance.now()). */
+  private readonly httpSockets = new Map<Duplex, number>();
 
   /** Every accepted socket, before TLS: the ones still in a handshake are closed at the deadline too. */
   trackSocket(socket: Socket): void {
+    this.noteArrival();
     this.sockets.add(socket);
     socket.once("close", () => this.sockets.delete(socket));
   }
 
+  /** A connection taken from the accept queue, whether it is served or dropped. */
+  noteArrival(): void {
+    this.arrivals++;
+  }
+
   /** Every connection HTTP runs on (after the TLS handshake, on https). */
   trackHttpConnection(socket: Duplex): void {
-    this.httpSockets.add(socket);
+    this.httpSockets.set(socket, performance.now());
     socket.once("close", () => this.httpSockets.delete(socket));
   }
 
@@ -31,12 +40,29 @@ export class ConnectionTracker {
 
   /**
    * Closes what has nothing in flight: keep-alive connections between requests (Node's idle list), and connections
-   * that never sent a byte, which Node counts as waiting for headers and would keep until the headers timeout.
+   * silent since their handshake for `silentMs`, which Node counts as waiting for headers and would keep until the
+   * headers timeout. (A connection that has only just finished its handshake is about to send its request.)
    */
-  private closeIdle(server: Server): void {
+  private closeIdle(server: Server, silentMs: number): void {
     server.closeIdleConnections();
-    for (const socket of this.httpSockets) {
-      if ((socket as Socket).bytesRead === 0 && responseInFlight(socket) === undefined) socket.destroy();
+    const now = performance.now();
+    for (const [socket, since] of this.httpSockets) {
+      const silent = (socket as Socket).bytesRead === 0 && responseInFlight(socket) === undefined;
+      if (silent && now - since >= silentMs) socket.destroy();
+    }
+  }
+
+  /**
+   * Resolves once a poll finds no connection waiting in the kernel's accept queue, or at `until`. libuv takes one
+   * connection per loop iteration (since 1.45), so a queue of n connections needs n iterations: a starved process
+   * that closed its listening socket at once would reset all but one of them. Connections that arrive meanwhile are
+   * taken too, and served once with `Connection: close`; `until` bounds that while a load balancer still sends.
+   */
+  private async takeQueuedConnections(until: number): Promise<void> {
+    for (;;) {
+      const before = this.arrivals;
+      await afterFreshPoll();
+      if (this.arrivals === before || performance.now() >= until) return;
     }
   }
 
@@ -45,32 +71,38 @@ export class ConnectionTracker {
    * started say `Connection: close`, and a keep-alive connection is closed once it is idle rather than when its
    * keep-alive timeout ends (an idle connection would otherwise hold the drain open).
    *
-   * Idle connections are closed only after a short grace: a request a client sent just before the signal may still
-   * sit unread in the socket, and closing the connection as "idle" then would lose it. (Node's own close() closes
-   * idle connections at once, which is why the listening socket is closed with net.Server's close here.)
+   * Nothing a client sent before the drain began is lost to it, even when the process is starved of CPU:
+   * - the listening socket is closed only once the kernel's accept queue is empty (see takeQueuedConnections), so
+   *   connections the kernel had already accepted are served rather than reset with the listening socket;
+   * - idle connections are closed only after a short grace, and each sweep closes them only after the loop has read
+   *   what their sockets hold: a timer runs before the poll phase, so a request sent just before the sweep (or while
+   *   the process was starved) would otherwise still sit unread, and the connection be closed as "idle" with it;
+   * - a connection that finished its TLS handshake during the drain (it was queued or mid-handshake when the drain
+   *   began) gets the same grace for its first request.
+   * (Node's own close() closes idle connections at once, which is why the listening socket is closed with
+   * net.Server's close here.)
    */
   async drain(server: Server, drainMs: number): Promise<void> {
     if (!server.listening) return;
     this.draining = true;
-    for (const socket of this.httpSockets) {
+    for (const socket of this.httpSockets.keys()) {
       const res = responseInFlight(socket);
       if (res !== undefined && !res.headersSent) res.shouldKeepAlive = false;
     }
-    const closed = new Promise<void>((resolve) => NetServer.prototype.close.call(server, () => resolve()));
+    const graceMs = Math.min(IDLE_GRACE_MS, drainMs / 2);
+    const closeIdleAfterPoll = () => void afterFreshPoll().then(() => this.closeIdle(server, graceMs));
     let sweep: NodeJS.Timeout | undefined;
-    const grace = setTimeout(
-      () => {
-        this.closeIdle(server);
-        sweep = setInterval(() => this.closeIdle(server), 50);
-      },
-      Math.min(IDLE_GRACE_MS, drainMs / 2),
-    );
+    const grace = setTimeout(() => {
+      closeIdleAfterPoll();
+      sweep = setInterval(closeIdleAfterPoll, 50);
+    }, graceMs);
     const deadline = setTimeout(() => {
       server.closeAllConnections();
       for (const socket of this.sockets) socket.destroy();
     }, drainMs);
     try {
-      await closed;
+      await this.takeQueuedConnections(performance.now() + drainMs / 2);
+      await new Promise<void>((resolve) => NetServer.prototype.close.call(server, () => resolve()));
     } finally {
       clearTimeout(grace);
       clearInterval(sweep);
@@ -78,4 +110,14 @@ export class ConnectionTracker {
       stopTimeoutSweep(server);
     }
   }
+}
+
+/**
+ * Resolves once the loop has run a poll phase that began after this call: by then every socket event the kernel
+ * had ready at the call (a connection in the accept queue, the bytes of a request) has been handled. One
+ * setImmediate is not enough when called from the poll phase (or its microtasks): it runs in the check phase right
+ * after that poll, whose events were gathered before the call; the second one runs after the next poll.
+ */
+function afterFreshPoll(): Promise<void> {
+  return new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
 }

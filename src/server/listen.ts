@@ -77,6 +77,7 @@ export async function startListener(
   server.on("error", (error) => logger.error({ err: error }, "listener error"));
   let lastDropLog = 0; // a flood of refused connections must not become a flood of log lines
   server.on("drop", () => {
+    tracker.noteArrival();
     if (Date.now() - lastDropLog < 1_000) return;
     lastDropLog = Date.now();
     logger.warn({ maxConnections: server.maxConnections }, "connections refused: at maxConnections");

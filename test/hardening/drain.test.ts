@@ -40,12 +40,14 @@ test("SIGTERM under load: every request started before it completes with 200, id
   const idleClosed = new Promise<number>((resolve) => idleSocket.once("close", () => resolve(performance.now())));
 
   let signalled = false;
-  const started: Array<Promise<number>> = [];
+  const started: Array<Promise<number | string>> = [];
   const agent = new Agent({ keepAlive: true, maxSockets: 32, ca: testPki().ca.cert });
   t.teardown(() => agent.destroy());
   const loops = Array.from({ length: 32 }, async (_, worker) => {
     for (let i = 0; !signalled; i++) {
-      const reply = get(gw.port, agent, `/v1/secret/${worker}-${i}`).catch(() => -1);
+      const reply = get(gw.port, agent, `/v1/secret/${worker}-${i}`).catch(
+        (error: Error) => `${(error as NodeJS.ErrnoException).code ?? ""} ${error.message}`,
+      );
       started.push(reply);
       await reply;
     }
@@ -59,8 +61,9 @@ test("SIGTERM under load: every request started before it completes with 200, id
   const statuses = await Promise.all(started);
   await Promise.all(loops);
   const code = await gw.exited;
-  const lost = statuses.filter((s) => s !== 200).length;
-  t.log(`${statuses.length} requests, ${inFlight} in flight at SIGTERM, lost ${lost}`);
+  const failures = statuses.filter((s) => s !== 200);
+  const lost = failures.length;
+  t.log(`${statuses.length} requests, ${inFlight} in flight at SIGTERM, lost ${lost}: ${failures.join("; ")}`);
   t.true(inFlight > 0, "the signal must find requests in flight");
   t.is(lost, 0);
   t.is(code, 0);
