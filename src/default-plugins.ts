@@ -51,7 +51,9 @@ export async function buildDefaultPlugins(config: Config, deps: DefaultPluginDep
     timeoutMs: config.auth.lookupTimeoutMs,
   };
 
-  const plugins: Plugin[] = [route({ tokenHeaders: tokenSources.headers })];
+  const plugins: Plugin[] = [
+    route({ tokenHeaders: tokenSources.headers, maxHeadersCount: config.limits.maxHeadersCount }),
+  ];
   if (config.tls.enabled && config.tls.clientCerts.mode !== "off")
     plugins.push(clientCert({ mode: config.tls.clientCerts.mode }));
   const rules = config.rateLimit.rules.map(compact);

@@ -1,5 +1,6 @@
 import { isIP } from "node:net";
 import { z } from "zod";
+import { DEFAULT_MAX_HEADERS_COUNT } from "../plugins/route/header-hygiene.js";
 
 const port = z.number().int().min(0).max(65535);
 const positiveInt = z.number().int().positive();
@@ -55,6 +56,17 @@ const limits = z.strictObject({
   headersTimeoutMs: positiveInt.default(10_000),
   requestTimeoutMs: positiveInt.default(60_000),
   keepAliveTimeoutMs: positiveInt.default(5_000),
+  /**
+   * A TLS handshake must end within this (Node's default is 120 s, so a socket that never starts TLS lived two
+   * minutes). A deadline from accept, not an idle timer: dripping a ClientHello byte by byte does not extend it.
+   */
+  handshakeTimeoutMs: positiveInt.default(10_000),
+  /** Open client connections; beyond it new ones are closed at accept. Keep it below the process's `ulimit -n`. */
+  maxConnections: positiveInt.default(10_000),
+  /** Requests one connection carries; the last is answered with `Connection: close` (nginx's keepalive_requests). */
+  maxRequestsPerSocket: positiveInt.default(1_000),
+  /** Header lines in a request head; more is 431. */
+  maxHeadersCount: positiveInt.default(DEFAULT_MAX_HEADERS_COUNT),
 });
 
 const auth = z.strictObject({

@@ -10,7 +10,7 @@ import { ALLOWED_METHODS } from "../plugins/route/framing.js";
 import { closeWith, createClientErrorHandler } from "./client-error.js";
 import { ConnectionTracker } from "./drain.js";
 import { rawErrorResponse } from "./error-response.js";
-import { LISTENER_DEFAULTS, TIMEOUT_SWEEP_MS } from "./limits.js";
+import { TIMEOUT_SWEEP_MS } from "./limits.js";
 
 export interface ListenerOptions {
   readonly host: string;
@@ -19,10 +19,6 @@ export interface ListenerOptions {
   readonly tls: HttpsServerOptions | false;
   readonly limits: Config["limits"];
   readonly logger: Logger;
-  /** Defaults in LISTENER_DEFAULTS (limits.ts). */
-  readonly handshakeTimeoutMs?: number;
-  readonly maxConnections?: number;
-  readonly maxRequestsPerSocket?: number;
 }
 
 export interface Listener {
@@ -49,17 +45,19 @@ export async function startListener(
     // Node answers a Host-less HTTP/1.1 request with an empty 400; the route stage answers it in the errors shape
     requireHostHeader: false,
   };
-  const limited = perSocketLimit(handler, options.maxRequestsPerSocket ?? LISTENER_DEFAULTS.maxRequestsPerSocket);
+  const limited = perSocketLimit(handler, limits.maxRequestsPerSocket);
   const listener = (req: IncomingMessage, res: ServerResponse) => {
     tracker.trackResponse(res);
     limited(req, res);
   };
-  const handshakeTimeout = options.handshakeTimeoutMs ?? LISTENER_DEFAULTS.handshakeTimeoutMs;
   const server: Server = options.tls
-    ? createHttpsServer({ ...options.tls, ...serverOptions, handshakeTimeout }, listener)
+    ? createHttpsServer({ ...options.tls, ...serverOptions, handshakeTimeout: limits.handshakeTimeoutMs }, listener)
     : createHttpServer(serverOptions, listener);
   if (!options.tls) logger.warn("TLS is OFF: this listener serves plain HTTP; tokens cross the network in clear text");
-  server.maxConnections = options.maxConnections ?? LISTENER_DEFAULTS.maxConnections;
+  server.maxConnections = limits.maxConnections;
+  // req.headers, which the proxy forwards, holds at most this many lines (Node's own default is 1000; rawHeaders
+  // keeps them all, and the route stage refuses more than the limit from there)
+  server.maxHeadersCount = limits.maxHeadersCount;
   server.on("connection", (socket: Socket) => tracker.trackSocket(socket));
   server.on(options.tls ? "secureConnection" : "connection", (socket: Socket) => tracker.trackHttpConnection(socket));
   server.on(

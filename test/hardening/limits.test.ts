@@ -9,13 +9,10 @@ import { parseMessages } from "./helpers/wire.js";
 
 const H = `Host: gw\r\nX-Nomad-Token: ${TEST_TOKEN}\r\n`;
 
-async function setup(t: import("ava").ExecutionContext, config = {}, limits = {}) {
+async function setup(t: import("ava").ExecutionContext, config: Record<string, unknown> = {}) {
   const backend = await startBackend();
   t.teardown(() => backend.close());
-  const gw = await startHardenedGateway(
-    { upstream: { url: backend.url }, rateLimit: { rules: [] }, ...config },
-    limits,
-  );
+  const gw = await startHardenedGateway({ upstream: { url: backend.url }, rateLimit: { rules: [] }, ...config });
   t.teardown(() => gw.close());
   return { backend, gw };
 }
@@ -42,6 +39,26 @@ test("more than 100 header lines is a 431 in the errors shape, and nothing is fo
   t.true(reply.first !== undefined && inErrorShape(reply.first));
   t.is(backend.requests.length, 0);
 });
+
+for (const [lines, maxHeadersCount, status] of [
+  [60, 50, 431],
+  [50, 50, 200],
+  // above Node's own 1000, past which it would leave lines out of req.headers (and so out of what is forwarded)
+  [1_100, 2_500, 200],
+] as const) {
+  test(`limits.maxHeadersCount ${maxHeadersCount}: a request with ${lines} header lines gets ${status}`, async (t) => {
+    const { gw, backend } = await setup(t, { limits: { maxHeadersCount, maxHeaderBytes: 64 * 1024 } });
+    backend.server.maxHeadersCount = 10_000; // the test backend must not be the one that drops lines
+    // H holds two lines (Host and the token); the backend must get every other one
+    const extra = Array.from({ length: lines - 2 }, (_, i) => `X-H${i}: 1\r\n`).join("");
+    const exchange = await rawExchange(gw.port, `GET /v1/secret/a HTTP/1.1\r\n${H}${extra}\r\n`, { responses: 1 });
+    const reply = onlyReply(exchange.bytes, exchange.closedByServer);
+    t.is(reply.status, status);
+    t.is(backend.requests.length, status === 200 ? 1 : 0);
+    if (status === 200)
+      t.is(Object.keys(backend.requests[0]?.headers ?? {}).filter((h) => h.startsWith("x-h")).length, lines - 2);
+  });
+}
 
 test("a declared or chunked body over maxBodyBytes is a 413 in the errors shape", async (t) => {
   const { gw, backend } = await setup(t, { limits: { maxBodyBytes: 1024 } });
@@ -105,7 +122,7 @@ for (const [title, drip] of [
   ["a ClientHello dripped a byte at a time", true],
 ] as const) {
   test(`${title} is closed at the handshake timeout`, async (t) => {
-    const { gw } = await setup(t, {}, { handshakeTimeoutMs: 1_000 });
+    const { gw } = await setup(t, { limits: { handshakeTimeoutMs: 1_000 } });
     const started = performance.now();
     const socket = connect(gw.port, "127.0.0.1");
     socket.on("error", () => {});
@@ -120,7 +137,7 @@ for (const [title, drip] of [
 }
 
 test("beyond maxConnections a new connection is refused at once; a freed slot serves again", async (t) => {
-  const { gw } = await setup(t, {}, { maxConnections: 3 });
+  const { gw } = await setup(t, { limits: { maxConnections: 3 } });
   const held = await Promise.all([openTls(gw.port), openTls(gw.port), openTls(gw.port)]);
   await t.throwsAsync(() => openTls(gw.port));
   held.pop()?.destroy();
@@ -133,7 +150,7 @@ test("beyond maxConnections a new connection is refused at once; a freed slot se
 });
 
 test("maxRequestsPerSocket: the last request says Connection: close, pipelined extras are not served", async (t) => {
-  const { gw, backend } = await setup(t, {}, { maxRequestsPerSocket: 3 });
+  const { gw, backend } = await setup(t, { limits: { maxRequestsPerSocket: 3 } });
   const five = Array.from({ length: 5 }, (_, i) => `GET /v1/secret/${i} HTTP/1.1\r\n${H}\r\n`).join("");
   const exchange = await rawExchange(gw.port, five);
   const replies = parseMessages(exchange.bytes, "response", true).messages;

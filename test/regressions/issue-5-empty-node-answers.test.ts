@@ -34,7 +34,7 @@ for (const [title, bytes, statuses] of CASES) {
   test(`issue 5: ${title} is answered in the errors shape`, async (t) => {
     const backend = await startBackend();
     t.teardown(() => backend.close());
-    const gw = await startHardenedGateway({ upstream: { url: backend.url } }, { maxRequestsPerSocket: 2 });
+    const gw = await startHardenedGateway({ upstream: { url: backend.url }, limits: { maxRequestsPerSocket: 2 } });
     t.teardown(() => gw.close());
     const exchange = await rawExchange(gw.port, bytes, { responses: statuses.length });
     const replies = parseMessages(exchange.bytes, "response", exchange.closedByServer).messages;

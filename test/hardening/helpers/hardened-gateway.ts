@@ -2,7 +2,7 @@ import { parseConfig } from "../../../src/config/load.js";
 import type { ConfigInput } from "../../../src/config/schema.js";
 import { createGateway } from "../../../src/gateway.js";
 import { createLogger } from "../../../src/observability/log.js";
-import { type Listener, type ListenerOptions, startListener } from "../../../src/server/listen.js";
+import { type Listener, startListener } from "../../../src/server/listen.js";
 import { serverTlsOptions } from "../../../src/tls/context.js";
 import { testPki } from "../../helpers/tls.js";
 
@@ -14,10 +14,8 @@ export interface HardenedGateway {
   close(drainMs?: number): Promise<void>;
 }
 
-export type ListenerLimits = Pick<ListenerOptions, "handshakeTimeoutMs" | "maxConnections" | "maxRequestsPerSocket">;
-
-/** Like test/helpers/gateway.ts, with the listener limits that have no configuration key yet. */
-export async function startHardenedGateway(config: ConfigInput, limits: ListenerLimits = {}): Promise<HardenedGateway> {
+/** Like test/helpers/gateway.ts, with the listener started on its own (its limits come from `config.limits`). */
+export async function startHardenedGateway(config: ConfigInput): Promise<HardenedGateway> {
   const { server } = testPki();
   const lines: string[] = [];
   const logger = createLogger({ level: "info", destination: { write: (line: string) => void lines.push(line) } });
@@ -29,7 +27,6 @@ export async function startHardenedGateway(config: ConfigInput, limits: Listener
     tls: serverTlsOptions({ cert: server.cert, key: server.key }, { clientCerts: "off" }),
     limits: parsed.limits,
     logger,
-    ...limits,
   });
   return {
     port: listener.port,
