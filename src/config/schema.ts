@@ -4,6 +4,8 @@ import { DEFAULT_MAX_HEADERS_COUNT } from "../plugins/route/header-hygiene.js";
 
 const port = z.number().int().min(0).max(65535);
 const positiveInt = z.number().int().positive();
+/** Milliseconds a Node timer can hold (larger ones fire at once, with a warning). */
+const durationMs = positiveInt.max(2_147_483_647);
 const headerName = z
   .string()
   .regex(/^[a-z0-9-]+$/i, "a header name of letters, digits and dashes")
@@ -35,7 +37,7 @@ const upstream = z.strictObject({
   engine: z.enum(["http-proxy", "undici"]).default("undici"),
   /** The header the backend reads tokens from: Vault and OpenBao use x-vault-token. */
   tokenHeader: headerName.default("x-vault-token"),
-  timeoutMs: positiveInt.default(30_000),
+  timeoutMs: durationMs.default(30_000),
   maxSockets: positiveInt.default(256),
   tls: z
     .strictObject({
@@ -53,20 +55,20 @@ const limits = z.strictObject({
   maxErrorBodyBytes: positiveInt.default(64 * 1024),
   maxCapturedBodyBytes: positiveInt.default(256 * 1024),
   maxHeaderBytes: positiveInt.default(16 * 1024),
-  headersTimeoutMs: positiveInt.default(10_000),
-  requestTimeoutMs: positiveInt.default(60_000),
-  keepAliveTimeoutMs: positiveInt.default(5_000),
+  headersTimeoutMs: durationMs.default(10_000),
+  requestTimeoutMs: durationMs.default(60_000),
+  keepAliveTimeoutMs: durationMs.default(5_000),
   /**
    * A TLS handshake must end within this (Node's default is 120 s, so a socket that never starts TLS lived two
    * minutes). A deadline from accept, not an idle timer: dripping a ClientHello byte by byte does not extend it.
    */
-  handshakeTimeoutMs: positiveInt.default(10_000),
+  handshakeTimeoutMs: durationMs.default(10_000),
   /** Open client connections; beyond it new ones are closed at accept. Keep it below the process's `ulimit -n`. */
   maxConnections: positiveInt.default(10_000),
   /** Requests one connection carries; the last is answered with `Connection: close` (nginx's keepalive_requests). */
   maxRequestsPerSocket: positiveInt.default(1_000),
-  /** Header lines in a request head; more is 431. */
-  maxHeadersCount: positiveInt.default(DEFAULT_MAX_HEADERS_COUNT),
+  /** Header lines in a request head; more is 431. (maxHeaderBytes bounds them too: a line takes 4 bytes at least.) */
+  maxHeadersCount: positiveInt.max(100_000).default(DEFAULT_MAX_HEADERS_COUNT),
 });
 
 const auth = z.strictObject({
@@ -97,7 +99,7 @@ const auth = z.strictObject({
   /** The gateway's own origins, for the CSRF check of cookie-authenticated writes (default: the request's Host). */
   allowedOrigins: z.array(z.string()).optional(),
   /** Timeout of a token lookup at the backend. */
-  lookupTimeoutMs: positiveInt.default(5_000),
+  lookupTimeoutMs: durationMs.default(5_000),
 });
 
 const help = z.strictObject({
@@ -115,8 +117,8 @@ const redis = z.strictObject({
   username: z.string().optional(),
   password: z.string().optional(),
   tls: z.boolean().optional(),
-  commandTimeoutMs: positiveInt.default(250),
-  connectTimeoutMs: positiveInt.default(1_000),
+  commandTimeoutMs: durationMs.default(250),
+  connectTimeoutMs: durationMs.default(1_000),
 });
 
 const rateLimitRule = z.strictObject({

@@ -6,25 +6,33 @@ import { responseInFlight, stopTimeoutSweep } from "./node-internals.js";
 /** How long a connection found idle at the start of a drain may still bring a request already on its way. */
 const IDLE_GRACE_MS = 250;
 
+/**
+ * Most connections a drain takes before it closes the listening socket: the accept queue holds at most the listen
+ * backlog (Node's default, which listen.ts keeps), so more than that arrived after the drain began.
+ */
+const ACCEPT_QUEUE_BOUND = 511;
+
 /** What a listener knows about its connections and requests, for a graceful stop. */
 export class ConnectionTracker {
   draining = false;
+  /** Set when the drain's deadline passed: a connection accepted after it is closed at once. */
+  private pastDeadline = false;
+  private drained: Promise<void> | undefined;
   private readonly sockets = new Set<Socket>();
-  /** Connections taken from the kernel's accept queue so far (served or dropped at maxConnections). */
+  /** Connections accepted so far. */
   private arrivals = 0;
   /** Each HTTP connection, with when it became one (performance.now()). */
   private readonly httpSockets = new Map<Duplex, number>();
 
   /** Every accepted socket, before TLS: the ones still in a handshake are closed at the deadline too. */
   trackSocket(socket: Socket): void {
-    this.noteArrival();
+    this.arrivals++;
+    if (this.pastDeadline) {
+      socket.destroy();
+      return;
+    }
     this.sockets.add(socket);
     socket.once("close", () => this.sockets.delete(socket));
-  }
-
-  /** A connection taken from the accept queue, whether it is served or dropped. */
-  noteArrival(): void {
-    this.arrivals++;
   }
 
   /** Every connection HTTP runs on (after the TLS handshake, on https). */
@@ -53,27 +61,34 @@ export class ConnectionTracker {
   }
 
   /**
-   * Resolves once a poll finds no connection waiting in the kernel's accept queue, or at `until`. libuv takes one
-   * connection per loop iteration (since 1.45), so a queue of n connections needs n iterations: a starved process
-   * that closed its listening socket at once would reset all but one of them. Connections that arrive meanwhile are
-   * taken too, and served once with `Connection: close`; `until` bounds that while a load balancer still sends.
+   * Resolves once a fresh poll takes no new connection: the kernel's accept queue is empty. libuv takes one
+   * connection per loop iteration (since 1.45), so a queue of n connections needs n iterations, and a starved process
+   * that closed its listening socket at once would reset every connection still queued. Connections that arrive
+   * meanwhile are taken too and served once with `Connection: close`; while a load balancer still sends, the window
+   * ends after ACCEPT_QUEUE_BOUND connections or at `until`, whichever comes first.
    */
   private async takeQueuedConnections(until: number): Promise<void> {
+    const bound = this.arrivals + ACCEPT_QUEUE_BOUND;
     for (;;) {
       const before = this.arrivals;
       await afterFreshPoll();
-      if (this.arrivals === before || performance.now() >= until) return;
+      if (this.arrivals === before || this.arrivals >= bound || this.pastDeadline || performance.now() >= until) {
+        return;
+      }
     }
   }
 
   /**
-   * Stops accepting, lets in-flight requests finish up to `drainMs`, then closes what is left. Responses not yet
+   * Takes what waits in the accept queue and stops accepting, lets in-flight requests finish up to `drainMs`, then
+   * closes what is left (a connection accepted after that deadline is closed at once). Responses not yet
    * started say `Connection: close`, and a keep-alive connection is closed once it is idle rather than when its
    * keep-alive timeout ends (an idle connection would otherwise hold the drain open).
    *
    * Nothing a client sent before the drain began is lost to it, even when the process is starved of CPU:
    * - the listening socket is closed only once the kernel's accept queue is empty (see takeQueuedConnections), so
-   *   connections the kernel had already accepted are served rather than reset with the listening socket;
+   *   connections the kernel had already accepted are served rather than reset with the listening socket (with
+   *   node:cluster workers the primary holds that queue and hands connections over one at a time: what it still
+   *   holds when the last worker stops is reset);
    * - idle connections are closed only after a short grace, and each sweep closes them only after the loop has read
    *   what their sockets hold: a timer runs before the poll phase, so a request sent just before the sweep (or while
    *   the process was starved) would otherwise still sit unread, and the connection be closed as "idle" with it;
@@ -82,7 +97,13 @@ export class ConnectionTracker {
    * (Node's own close() closes idle connections at once, which is why the listening socket is closed with
    * net.Server's close here.)
    */
-  async drain(server: Server, drainMs: number): Promise<void> {
+  drain(server: Server, drainMs: number): Promise<void> {
+    // a second stop() while the first drains (the listener is still open in its accept window) joins it
+    this.drained ??= this.runDrain(server, drainMs);
+    return this.drained;
+  }
+
+  private async runDrain(server: Server, drainMs: number): Promise<void> {
     if (!server.listening) return;
     this.draining = true;
     for (const socket of this.httpSockets.keys()) {
@@ -97,6 +118,7 @@ export class ConnectionTracker {
       sweep = setInterval(closeIdleAfterPoll, 50);
     }, graceMs);
     const deadline = setTimeout(() => {
+      this.pastDeadline = true;
       server.closeAllConnections();
       for (const socket of this.sockets) socket.destroy();
     }, drainMs);
@@ -113,8 +135,8 @@ export class ConnectionTracker {
 }
 
 /**
- * Resolves once the loop has run a poll phase that began after this call: by then every socket event the kernel
- * had ready at the call (a connection in the accept queue, the bytes of a request) has been handled. One
+ * Resolves once the loop has run a poll phase that began after this call: by then the bytes every socket held at
+ * the call have been read, and the accept queue's first connection taken (libuv takes one per poll). One
  * setImmediate is not enough when called from the poll phase (or its microtasks): it runs in the check phase right
  * after that poll, whose events were gathered before the call; the second one runs after the next poll.
  */

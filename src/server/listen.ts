@@ -25,7 +25,10 @@ export interface Listener {
   readonly server: Server;
   readonly port: number;
   readonly url: string;
-  /** Stops accepting, lets in-flight requests finish up to `drainMs`, then closes what is left. */
+  /**
+   * Takes what waits in the accept queue, stops accepting, lets in-flight requests finish up to `drainMs`, then
+   * closes what is left (ConnectionTracker.drain).
+   */
   close(drainMs?: number): Promise<void>;
 }
 
@@ -55,9 +58,11 @@ export async function startListener(
     : createHttpServer(serverOptions, listener);
   if (!options.tls) logger.warn("TLS is OFF: this listener serves plain HTTP; tokens cross the network in clear text");
   server.maxConnections = limits.maxConnections;
-  // req.headers, which the proxy forwards, holds at most this many lines (Node's own default is 1000; rawHeaders
-  // keeps them all, and the route stage refuses more than the limit from there)
-  server.maxHeadersCount = limits.maxHeadersCount;
+  // Node keeps at most this many lines in req.headers, which the proxy forwards (its own default is 1000), and
+  // stops collecting rawHeaders, block by block, once it holds that many: one line more than the limit, so that a
+  // request over the limit always shows more than the limit to the route stage (with the count at 31, a request of
+  // 40 lines arrived with 31 and would have passed with 9 dropped)
+  server.maxHeadersCount = limits.maxHeadersCount + 1;
   server.on("connection", (socket: Socket) => tracker.trackSocket(socket));
   server.on(options.tls ? "secureConnection" : "connection", (socket: Socket) => tracker.trackHttpConnection(socket));
   server.on(
@@ -75,7 +80,6 @@ export async function startListener(
   server.on("error", (error) => logger.error({ err: error }, "listener error"));
   let lastDropLog = 0; // a flood of refused connections must not become a flood of log lines
   server.on("drop", () => {
-    tracker.noteArrival();
     if (Date.now() - lastDropLog < 1_000) return;
     lastDropLog = Date.now();
     logger.warn({ maxConnections: server.maxConnections }, "connections refused: at maxConnections");

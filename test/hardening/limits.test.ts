@@ -43,6 +43,10 @@ test("more than 100 header lines is a 431 in the errors shape, and nothing is fo
 for (const [lines, maxHeadersCount, status] of [
   [60, 50, 431],
   [50, 50, 200],
+  // Node collects rawHeaders in blocks and stops once it holds the server's count: with a count of exactly 31 it
+  // keeps 31 of 40 lines (seen on Node 20), which would pass a limit of 31 with 9 lines dropped
+  [40, 31, 431],
+  [31, 31, 200],
   // above Node's own 1000, past which it would leave lines out of req.headers (and so out of what is forwarded)
   [1_100, 2_500, 200],
 ] as const) {
