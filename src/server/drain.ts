@@ -12,6 +12,13 @@ const IDLE_GRACE_MS = 250;
  */
 const ACCEPT_QUEUE_BOUND = 511;
 
+/**
+ * How long after the last connection taken the drain still waits for another before it closes the listening socket.
+ * A node:cluster worker is handed its connections by the primary one at a time, over IPC: a poll can find none
+ * while the primary's queue still holds some.
+ */
+const ACCEPT_QUIET_MS = 20;
+
 /** What a listener knows about its connections and requests, for a graceful stop. */
 export class ConnectionTracker {
   draining = false;
@@ -19,14 +26,16 @@ export class ConnectionTracker {
   private pastDeadline = false;
   private drained: Promise<void> | undefined;
   private readonly sockets = new Set<Socket>();
-  /** Connections accepted so far. */
+  /** Connections accepted so far, and when the last one was (performance.now()). */
   private arrivals = 0;
+  private lastArrivalAt = Number.NEGATIVE_INFINITY;
   /** Each HTTP connection, with when it became one (performance.now()). */
   private readonly httpSockets = new Map<Duplex, number>();
 
   /** Every accepted socket, before TLS: the ones still in a handshake are closed at the deadline too. */
   trackSocket(socket: Socket): void {
     this.arrivals++;
+    this.lastArrivalAt = performance.now();
     if (this.pastDeadline) {
       socket.destroy();
       return;
@@ -61,20 +70,22 @@ export class ConnectionTracker {
   }
 
   /**
-   * Resolves once a fresh poll takes no new connection: the kernel's accept queue is empty. libuv takes one
-   * connection per loop iteration (since 1.45), so a queue of n connections needs n iterations, and a starved process
-   * that closed its listening socket at once would reset every connection still queued. Connections that arrive
-   * meanwhile are taken too and served once with `Connection: close`; while a load balancer still sends, the window
-   * ends after ACCEPT_QUEUE_BOUND connections or at `until`, whichever comes first.
+   * Resolves once a fresh poll takes no new connection and none came for ACCEPT_QUIET_MS: the accept queue is
+   * empty. libuv takes one connection per loop iteration (since 1.45), so a queue of n connections needs n
+   * iterations, and a starved process that closed its listening socket at once would reset every connection still
+   * queued. Connections that arrive meanwhile are taken too and served once with `Connection: close`; while a load
+   * balancer still sends, the window ends after ACCEPT_QUEUE_BOUND connections or at `until`, whichever comes first.
    */
   private async takeQueuedConnections(until: number): Promise<void> {
     const bound = this.arrivals + ACCEPT_QUEUE_BOUND;
     for (;;) {
       const before = this.arrivals;
       await afterFreshPoll();
-      if (this.arrivals === before || this.arrivals >= bound || this.pastDeadline || performance.now() >= until) {
-        return;
-      }
+      if (this.arrivals >= bound || this.pastDeadline || performance.now() >= until) return;
+      if (this.arrivals !== before) continue;
+      const quietFor = performance.now() - this.lastArrivalAt;
+      if (quietFor >= ACCEPT_QUIET_MS) return;
+      await new Promise((resolve) => setTimeout(resolve, ACCEPT_QUIET_MS - quietFor));
     }
   }
 
@@ -87,8 +98,8 @@ export class ConnectionTracker {
    * Nothing a client sent before the drain began is lost to it, even when the process is starved of CPU:
    * - the listening socket is closed only once the kernel's accept queue is empty (see takeQueuedConnections), so
    *   connections the kernel had already accepted are served rather than reset with the listening socket (with
-   *   node:cluster workers the primary holds that queue and hands connections over one at a time: what it still
-   *   holds when the last worker stops is reset);
+   *   node:cluster workers the primary holds that queue and hands connections over one at a time, which the quiet
+   *   window waits for; what it still holds when the last worker stops is reset);
    * - idle connections are closed only after a short grace, and each sweep closes them only after the loop has read
    *   what their sockets hold: a timer runs before the poll phase, so a request sent just before the sweep (or while
    *   the process was starved) would otherwise still sit unread, and the connection be closed as "idle" with it;

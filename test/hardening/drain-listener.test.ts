@@ -118,6 +118,21 @@ test.serial(
 );
 
 test.serial(
+  "a connection that comes a few ms after the last one taken is still taken, as a cluster worker's next one over IPC",
+  async (t) => {
+    const gw = await gatewayOverBackend(t);
+    const first = servedOn(tlsClient(t, { host: "127.0.0.1", port: gw.port }));
+    await new Promise((resolve) => process.nextTick(resolve));
+    blockLoop(50); // queued when the drain starts
+    const draining = gw.close(5_000);
+    await new Promise((resolve) => setTimeout(resolve, 5)); // the drain has taken the first, and polled again
+    const second = servedOn(tlsClient(t, { host: "127.0.0.1", port: gw.port }));
+    t.deepEqual(await Promise.all([first, second]), ["200 connection: close", "200 connection: close"]);
+    await draining;
+  },
+);
+
+test.serial(
   "a request that sits unread on a kept-alive connection when the idle sweep runs is served, not cut",
   async (t) => {
     const gw = await gatewayOverBackend(t);
