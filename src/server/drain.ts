@@ -13,11 +13,13 @@ const IDLE_GRACE_MS = 250;
 const ACCEPT_QUEUE_BOUND = 511;
 
 /**
- * How long after the last connection taken the drain still waits for another before it closes the listening socket.
- * A node:cluster worker is handed its connections by the primary one at a time, over IPC: a poll can find none
- * while the primary's queue still holds some.
+ * How long after the last connection taken the drain still waits for another before it closes the listening socket,
+ * and for how long in all once a poll found the queue empty (clients that reconnect after their `Connection: close`
+ * must not keep it open). A node:cluster worker is handed its connections by the primary one at a time, over IPC: a
+ * poll can find none while the primary's queue still holds some.
  */
 const ACCEPT_QUIET_MS = 20;
+const ACCEPT_QUIET_MAX_MS = 100;
 
 /** What a listener knows about its connections and requests, for a graceful stop. */
 export class ConnectionTracker {
@@ -73,19 +75,24 @@ export class ConnectionTracker {
    * Resolves once a fresh poll takes no new connection and none came for ACCEPT_QUIET_MS: the accept queue is
    * empty. libuv takes one connection per loop iteration (since 1.45), so a queue of n connections needs n
    * iterations, and a starved process that closed its listening socket at once would reset every connection still
-   * queued. Connections that arrive meanwhile are taken too and served once with `Connection: close`; while a load
-   * balancer still sends, the window ends after ACCEPT_QUEUE_BOUND connections or at `until`, whichever comes first.
+   * queued. Connections that arrive meanwhile are taken too and served once with `Connection: close`; the window
+   * ends ACCEPT_QUIET_MAX_MS after the first poll that found the queue empty, after ACCEPT_QUEUE_BOUND connections,
+   * or at `until`, whichever comes first.
    */
   private async takeQueuedConnections(until: number): Promise<void> {
     const bound = this.arrivals + ACCEPT_QUEUE_BOUND;
+    let emptySince: number | undefined;
     for (;;) {
       const before = this.arrivals;
       await afterFreshPoll();
-      if (this.arrivals >= bound || this.pastDeadline || performance.now() >= until) return;
-      if (this.arrivals !== before) continue;
-      const quietFor = performance.now() - this.lastArrivalAt;
-      if (quietFor >= ACCEPT_QUIET_MS) return;
-      await new Promise((resolve) => setTimeout(resolve, ACCEPT_QUIET_MS - quietFor));
+      const now = performance.now();
+      if (this.arrivals >= bound || this.pastDeadline || now >= until) return;
+      if (this.arrivals !== before && emptySince === undefined) continue; // still taking what was queued
+      emptySince ??= now;
+      const quietFor = now - this.lastArrivalAt;
+      if (quietFor >= ACCEPT_QUIET_MS || now - emptySince >= ACCEPT_QUIET_MAX_MS) return;
+      const waitMs = Math.min(ACCEPT_QUIET_MS - quietFor, emptySince + ACCEPT_QUIET_MAX_MS - now, until - now);
+      await new Promise((resolve) => setTimeout(resolve, waitMs));
     }
   }
 
