@@ -97,15 +97,16 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}): Gatew
     labelNames: ["rule", "decision", "source"] as const,
     registers,
   });
-  let limiterMode: (() => string) | undefined;
+  // the limit stage's limiter and the token-lookup budget's: usually one and the same, but either may be alone
+  const limiters = new Set<{ mode(): string }>();
   new Gauge({
     name: "portcullis_ratelimit_fallback",
-    help: "1 while rate limits are decided locally because Redis is unreachable, 0 while Redis decides",
+    help: "1 while rate limits (or the token-lookup budget) are decided locally because Redis is unreachable, 0 while Redis decides",
     registers,
     aggregator: "max",
     // read when scraped, so the gauge tells the truth on a quiet gateway too, not only as of the last request
     collect() {
-      this.set(limiterMode?.() === "fallback" ? 1 : 0);
+      this.set([...limiters].some((limiter) => limiter.mode() === "fallback") ? 1 : 0);
     },
   });
 
@@ -175,7 +176,7 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}): Gatew
     instrument(plugins) {
       for (const plugin of plugins) {
         if (plugin.name === "auth" && hasCacheStats(plugin)) observeCache(plugin.cache);
-        if (plugin.name === "limit" && hasLimiterMode(plugin)) limiterMode = () => plugin.limiter.mode();
+        if ((plugin.name === "limit" || plugin.name === "auth") && hasLimiterMode(plugin)) limiters.add(plugin.limiter);
       }
       return [...plugins];
     },

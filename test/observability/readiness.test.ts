@@ -80,6 +80,24 @@ test("/readyz turns 503 naming the backend or Redis while either is away, and 20
   t.is(await gauge(gw, "portcullis_ratelimit_fallback"), 0);
 });
 
+test("without rate-limit rules, the token-lookup budget's local fallback shows on the fallback gauge", async (t) => {
+  const backend = await startBackend();
+  t.teardown(() => backend.close());
+  const redis = await startRedis();
+  t.teardown(() => redis.stop());
+  // rules: [] but the lookup budget (on by default) counts in Redis
+  const gw = await startRunning(t, {
+    upstream: { url: backend.url },
+    rateLimit: { redis: { url: redis.url }, rules: [] },
+  });
+  t.is((await gw.request("/v1/secret/app", { token: "hvs.unknown-1" })).status, 401);
+  t.is(await gauge(gw, "portcullis_ratelimit_fallback"), 0);
+  await redis.kill();
+  // a token the cache does not know costs a lookup, counted on the local fallback now
+  t.is((await gw.request("/v1/secret/app", { token: "hvs.unknown-2" })).status, 401);
+  t.is(await gauge(gw, "portcullis_ratelimit_fallback"), 1);
+});
+
 test("a draining gateway is not ready", async (t) => {
   const backend = await startBackend();
   t.teardown(() => backend.close());

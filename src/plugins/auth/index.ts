@@ -1,5 +1,6 @@
 import { ForbiddenError, UnauthorizedError } from "../../errors/gateway-error.js";
 import { definePlugin, type Plugin, type Verdict } from "../../pipeline/plugin.js";
+import type { Limiter } from "../../ratelimit/limiter.js";
 import { createPathList, DEFAULT_ALLOW_LIST, DEFAULT_LOGIN_PATHS, type PathList } from "./allow-list.js";
 import { TokenCache, type TokenCacheOptions } from "./cache.js";
 import { type CookieSettings, loginHook, revokeHook } from "./cookies.js";
@@ -35,6 +36,8 @@ export interface AuthPlugin extends Plugin {
   readonly cache: TokenCache;
   /** The compiled allow-list; give it to help() so both stages agree on what is anonymous. */
   readonly allowList: PathList;
+  /** The limiter of the token-lookup budget, when there is one (metrics read its mode). */
+  readonly limiter: Limiter | undefined;
 }
 
 const REVOKE_SELF = "/v1/auth/token/revoke-self";
@@ -94,7 +97,7 @@ export function auth(options: AuthOptions): AuthPlugin {
     },
     close: () => guard?.close() ?? Promise.resolve(),
   });
-  return Object.assign(stage, { cache, allowList });
+  return Object.assign(stage, { cache, allowList, limiter: guard?.limiter });
 }
 
 export type { PathList } from "./allow-list.js";

@@ -26,6 +26,8 @@ export interface LookupGuard {
   admit(ctx: RequestContext): Promise<void>;
   /** Closes the limiter when the guard owns it (no rate-limit stage shares it). */
   close(): Promise<void>;
+  /** What it counts in (metrics read its mode). */
+  readonly limiter: Limiter;
 }
 
 export function lookupGuard(
@@ -55,5 +57,6 @@ export function lookupGuard(
       throw refusal(decision);
     },
     close: () => (ownsLimiter ? limiter.close() : Promise.resolve()),
+    limiter,
   };
 }
