@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import test from "ava";
+import test, { type ExecutionContext } from "ava";
+import type { ConfigInput } from "../../src/config/schema.js";
 import { certificateCheck } from "../../src/observability/health.js";
 import { issueCertificate } from "../../src/tls/issue.js";
 import { startBackend } from "../helpers/backend.js";
@@ -30,18 +31,20 @@ async function gauge(gw: RunningTestGateway, name: string): Promise<number> {
   return sampleValue(parsePrometheusText((await gw.admin("/metrics")).body), name);
 }
 
-test("/readyz turns 503 naming the backend or Redis while either is away, and 200 again when it returns", async (t) => {
+/** A gateway over a test backend, with its limits in a Redis of its own (killed and restarted by the tests). */
+async function overBackendAndRedis(t: ExecutionContext, rules: NonNullable<ConfigInput["rateLimit"]>["rules"]) {
   const backend = await startBackend();
   t.teardown(() => backend.close());
   const redis = await startRedis();
   t.teardown(() => redis.stop());
-  const gw = await startRunning(t, {
-    upstream: { url: backend.url },
-    rateLimit: {
-      redis: { url: redis.url },
-      rules: [{ name: "reads", paths: ["secret/*"], key: "token", limit: 100, periodMs: 60_000 }],
-    },
-  });
+  const gw = await startRunning(t, { upstream: { url: backend.url }, rateLimit: { redis: { url: redis.url }, rules } });
+  return { backend, redis, gw };
+}
+
+test("/readyz turns 503 naming the backend or Redis while either is away, and 200 again when it returns", async (t) => {
+  const { backend, redis, gw } = await overBackendAndRedis(t, [
+    { name: "reads", paths: ["secret/*"], key: "token", limit: 100, periodMs: 60_000 },
+  ]);
 
   const up = await readyz(gw);
   t.is(up.status, 200, JSON.stringify(up.body));
@@ -81,15 +84,8 @@ test("/readyz turns 503 naming the backend or Redis while either is away, and 20
 });
 
 test("without rate-limit rules, the token-lookup budget's local fallback shows on the fallback gauge", async (t) => {
-  const backend = await startBackend();
-  t.teardown(() => backend.close());
-  const redis = await startRedis();
-  t.teardown(() => redis.stop());
   // rules: [] but the lookup budget (on by default) counts in Redis
-  const gw = await startRunning(t, {
-    upstream: { url: backend.url },
-    rateLimit: { redis: { url: redis.url }, rules: [] },
-  });
+  const { redis, gw } = await overBackendAndRedis(t, []);
   t.is((await gw.request("/v1/secret/app", { token: "hvs.unknown-1" })).status, 401);
   t.is(await gauge(gw, "portcullis_ratelimit_fallback"), 0);
   await redis.kill();
