@@ -1,3 +1,5 @@
+import cluster from "node:cluster";
+import { fstatSync } from "node:fs";
 import { type DestinationStream, type Logger, pino } from "pino";
 
 export type { Logger } from "pino";
@@ -14,15 +16,34 @@ export interface LogOptions {
   readonly bufferBytes?: number;
   /** The longest a buffered line waits (default FLUSH_MS). */
   readonly flushMs?: number;
+  /** Most bytes waiting for stdout before lines are dropped (default MAX_BACKLOG_BYTES). */
+  readonly backlogBytes?: number;
 }
 
 /** The longest a buffered line waits on stdout by default. */
 export const FLUSH_MS = 250;
 
-// Every write to stdout is whole lines and at most PIPE_BUF (4096) bytes, which a pipe writes atomically: the
-// lines of processes sharing one stdout (`serve --workers N`) never interleave mid-line.
+// Every write to stdout is whole lines; where workers share a pipe (`serve --workers N`), at most PIPE_BUF (4096)
+// bytes, which a pipe writes atomically: their lines never interleave mid-line.
 const PIPE_BUF = 4096;
 export const MAX_BUFFER_BYTES = PIPE_BUF - 1;
+
+/**
+ * Most bytes of lines waiting for stdout. A reader that stalls (a hung log collector on the other end of a pipe) or
+ * falls behind would otherwise grow the gateway's memory without end; past this, lines are dropped and counted on
+ * stderr, and logging resumes as the backlog drains.
+ */
+export const MAX_BACKLOG_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Most bytes of one write to stdout when no other process shares it, or it is a file. sonic-boom writes one chunk
+ * per round trip to the I/O thread pool: at 4 KiB a chunk it fell behind a busy gateway's access log (25 MiB
+ * waiting after 1 M requests in 170 s, 8 k a second).
+ */
+const CATCH_UP_WRITE_BYTES = 64 * 1024;
+
+/** How often, at most, the count of dropped lines is reported on stderr. */
+const DROP_REPORT_MS = 10_000;
 
 // Defense in depth: no code of ours logs these, but a mistake must not put a credential in a log line.
 const CREDENTIAL_HEADERS = ["cookie", "set-cookie", "authorization", "x-vault-token", "x-nomad-token"];
@@ -57,7 +78,8 @@ export function hasOwnFormat(destination: object): boolean {
 /** The structured JSON logger every part of the gateway writes through. */
 export function createLogger(options: LogOptions): Logger {
   const destination =
-    options.destination ?? stdout(options.bufferBytes ?? MAX_BUFFER_BYTES, options.flushMs ?? FLUSH_MS);
+    options.destination ??
+    stdout(options.bufferBytes ?? MAX_BUFFER_BYTES, options.flushMs ?? FLUSH_MS, options.backlogBytes);
   // pino hands a destination that asks for it (multistream) each line's level and object, which a line framed
   // elsewhere would not carry: such destinations get every line from pino
   if (!(destination as unknown as Record<symbol, unknown>)[Symbol.for("pino.metadata")]) ownFormat.add(destination);
@@ -74,16 +96,34 @@ export function createLogger(options: LogOptions): Logger {
   );
 }
 
-function stdout(bufferBytes: number, flushMs: number): DestinationStream {
+function stdout(bufferBytes: number, flushMs: number, backlogBytes = MAX_BACKLOG_BYTES): DestinationStream {
   // pino flushes a destination it made synchronously at exit (also after an uncaught exception): the lines still
   // in the buffer are lost only when the process dies without exiting (SIGKILL, an abort, running out of memory)
-  return pino.destination({
+  const destination = pino.destination({
     dest: 1,
     sync: false,
-    maxWrite: PIPE_BUF,
+    maxWrite: stdoutIsSharedPipe() ? PIPE_BUF : CATCH_UP_WRITE_BYTES,
     minLength: Math.min(bufferBytes, MAX_BUFFER_BYTES),
+    maxLength: backlogBytes,
     // sonic-boom's timer: unref'd, and stopped when the stream ends
     ...(bufferBytes > 0 ? { periodicFlush: flushMs } : {}),
+  });
+  reportDrops(destination);
+  return destination;
+}
+
+/** Counts the lines sonic-boom drops past its backlog, and says so on stderr (which does not go through it). */
+function reportDrops(destination: ReturnType<typeof pino.destination>): void {
+  let dropped = 0;
+  let reportedAt = Number.NEGATIVE_INFINITY;
+  destination.on("drop", () => {
+    dropped++;
+    const now = performance.now();
+    if (now - reportedAt < DROP_REPORT_MS) return;
+    reportedAt = now;
+    process.stderr.write(
+      `${JSON.stringify({ level: "error", time: new Date().toISOString(), service: "portcullis", pid: process.pid, droppedLines: dropped, msg: "log lines dropped: stdout is not read as fast as the gateway writes" })}\n`,
+    );
   });
 }
 
@@ -93,4 +133,18 @@ const TOKEN_IN_PATH = /^(\/v1\/auth\/token\/(?:lookup|revoke|revoke-orphan|renew
 /** The path as it may be logged. */
 export function loggablePath(path: string): string {
   return path.replace(TOKEN_IN_PATH, "$1[redacted]");
+}
+
+/**
+ * Whether stdout is a pipe (or socket) that other workers of `serve --workers N` write too: only then must every
+ * write stay within PIPE_BUF, which a pipe writes atomically. Writes to a file opened for appending do not
+ * interleave, and a process alone on its pipe has nobody to interleave with.
+ */
+function stdoutIsSharedPipe(): boolean {
+  if (!cluster.isWorker) return false;
+  try {
+    return !fstatSync(1).isFile();
+  } catch {
+    return true;
+  }
 }
