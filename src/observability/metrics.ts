@@ -97,7 +97,7 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}): Gatew
     labelNames: ["rule", "decision", "source"] as const,
     registers,
   });
-  // the limit stage's limiter and the token-lookup budget's: usually one and the same, but either may be alone
+  // every limiter a stage decides with: usually the limit stage and the lookup budget share one, a Set keeps it once
   const limiters = new Set<{ mode(): string }>();
   new Gauge({
     name: "portcullis_ratelimit_fallback",
@@ -176,7 +176,8 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}): Gatew
     instrument(plugins) {
       for (const plugin of plugins) {
         if (plugin.name === "auth" && hasCacheStats(plugin)) observeCache(plugin.cache);
-        if ((plugin.name === "limit" || plugin.name === "auth") && hasLimiterMode(plugin)) limiters.add(plugin.limiter);
+        // any stage that decides with a limiter (the limit stage, auth's lookup budget) exposes it
+        if (hasLimiterMode(plugin)) limiters.add(plugin.limiter);
       }
       return [...plugins];
     },
