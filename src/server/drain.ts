@@ -13,10 +13,11 @@ const IDLE_GRACE_MS = 250;
 const ACCEPT_QUEUE_BOUND = 511;
 
 /**
- * How long after the last connection taken the drain still waits for another before it closes the listening socket,
- * and for how long in all once a poll found the queue empty (clients that reconnect after their `Connection: close`
- * must not keep it open). A node:cluster worker is handed its connections by the primary one at a time, over IPC: a
- * poll can find none while the primary's queue still holds some.
+ * How long the drain waits, once a poll found the accept queue empty, before it looks a last time, and for how long
+ * in all it goes on looking (clients that reconnect after their `Connection: close` must not keep it open). A
+ * node:cluster worker is handed its connections by the primary one at a time, over IPC: a poll can find none while
+ * the primary's queue still holds some. The wait counts from the empty poll, not from the last connection taken: a
+ * worker busy meanwhile did not read the primary's next handover either.
  */
 const ACCEPT_QUIET_MS = 20;
 const ACCEPT_QUIET_MAX_MS = 100;
@@ -28,16 +29,14 @@ export class ConnectionTracker {
   private pastDeadline = false;
   private drained: Promise<void> | undefined;
   private readonly sockets = new Set<Socket>();
-  /** Connections accepted so far, and when the last one was (performance.now()). */
+  /** Connections accepted so far. */
   private arrivals = 0;
-  private lastArrivalAt = Number.NEGATIVE_INFINITY;
   /** Each HTTP connection, with when it became one (performance.now()). */
   private readonly httpSockets = new Map<Duplex, number>();
 
   /** Every accepted socket, before TLS: the ones still in a handshake are closed at the deadline too. */
   trackSocket(socket: Socket): void {
     this.arrivals++;
-    this.lastArrivalAt = performance.now();
     if (this.pastDeadline) {
       socket.destroy();
       return;
@@ -72,27 +71,31 @@ export class ConnectionTracker {
   }
 
   /**
-   * Resolves once a fresh poll takes no new connection and none came for ACCEPT_QUIET_MS: the accept queue is
-   * empty. libuv takes one connection per loop iteration (since 1.45), so a queue of n connections needs n
-   * iterations, and a starved process that closed its listening socket at once would reset every connection still
-   * queued. Connections that arrive meanwhile are taken too and served once with `Connection: close`; the window
-   * ends ACCEPT_QUIET_MAX_MS after the first poll that found the queue empty, after ACCEPT_QUEUE_BOUND connections,
-   * or at `until`, whichever comes first.
+   * Resolves once a fresh poll, ACCEPT_QUIET_MS after one that found the accept queue empty, finds it empty again.
+   * libuv takes one connection per loop iteration (since 1.45), so a queue of n connections needs n iterations, and
+   * a starved process that closed its listening socket at once would reset every connection still queued.
+   * Connections that arrive meanwhile are taken too and served once with `Connection: close`; the window ends
+   * ACCEPT_QUIET_MAX_MS after the first empty poll, after ACCEPT_QUEUE_BOUND connections, or at `until`, whichever
+   * comes first.
    */
   private async takeQueuedConnections(until: number): Promise<void> {
     const bound = this.arrivals + ACCEPT_QUEUE_BOUND;
     let emptySince: number | undefined;
+    let waited = false;
     for (;;) {
       const before = this.arrivals;
       await afterFreshPoll();
       const now = performance.now();
       if (this.arrivals >= bound || this.pastDeadline || now >= until) return;
-      if (this.arrivals !== before && emptySince === undefined) continue; // still taking what was queued
+      if (this.arrivals !== before) {
+        waited = false; // took one: the queue may hold more
+        continue;
+      }
       emptySince ??= now;
-      const quietFor = now - this.lastArrivalAt;
-      if (quietFor >= ACCEPT_QUIET_MS || now - emptySince >= ACCEPT_QUIET_MAX_MS) return;
-      const waitMs = Math.min(ACCEPT_QUIET_MS - quietFor, emptySince + ACCEPT_QUIET_MAX_MS - now, until - now);
+      if (waited || now - emptySince >= ACCEPT_QUIET_MAX_MS) return;
+      const waitMs = Math.min(ACCEPT_QUIET_MS, emptySince + ACCEPT_QUIET_MAX_MS - now, until - now);
       await new Promise((resolve) => setTimeout(resolve, waitMs));
+      waited = true;
     }
   }
 
