@@ -1,5 +1,6 @@
+import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { parseConfig } from "../src/config/load.js";
 import type { Flags } from "./lib/flags.js";
 import { runLoad } from "./lib/load.js";
@@ -33,14 +34,17 @@ interface LiveRow extends Row {
 
 /** The interleaved run of issue 6, item 1: every row, every concurrency, round after round. */
 export async function runThroughput(flags: Flags): Promise<void> {
-  const wanted = flags.rows ?? ALL_ROWS;
-  const unknown = wanted.filter((row) => !ALL_ROWS.includes(row));
+  const listed = flags.rows ?? ALL_ROWS;
+  const unknown = listed.filter((row) => !ALL_ROWS.includes(row));
   if (unknown.length > 0) throw new Error(`--rows: unknown ${unknown.join(", ")} (known: ${ALL_ROWS.join(" ")})`);
+  const baselines = new Map(flags.baselines.map((dir) => [`c@${basename(resolve(dir))}`, dir]));
+  if (baselines.size < flags.baselines.length) throw new Error("--baseline: two directories of the same name");
+  const wanted = [...listed, ...baselines.keys()];
   const machine = describeMachine(flags.command);
   const notes: string[] = [];
   const bench = await openWorkbench();
   try {
-    const rows = await startRows(bench, wanted, notes);
+    const rows = await startRows(bench, wanted, notes, baselines);
     const samples = await measureAll(flags, bench, rows, machine);
     const defaultEngine = parseConfig({}).upstream.engine;
     const summary = aggregate(rows, samples, flags.connections);
@@ -83,7 +87,12 @@ function partialPath(machine: Machine): string {
   return join(RESULTS_DIR, `${stamp(machine)}.partial.json`);
 }
 
-async function startRows(bench: Workbench, wanted: readonly string[], notes: string[]): Promise<LiveRow[]> {
+async function startRows(
+  bench: Workbench,
+  wanted: readonly string[],
+  notes: string[],
+  baselines: ReadonlyMap<string, string>,
+): Promise<LiveRow[]> {
   const rows: LiveRow[] = [];
   const tls = { certFile: bench.certFile, keyFile: bench.keyFile };
   const attempt = async (id: string, start: () => Promise<LiveRow>) => {
@@ -153,6 +162,24 @@ async function startRows(bench: Workbench, wanted: readonly string[], notes: str
         };
       });
     }
+  }
+  for (const [id, dir] of baselines) {
+    await attempt(id, async () => {
+      const script = resolve(dir, "dist/bench/gateway.js");
+      if (!existsSync(script)) throw new Error(`${script} does not exist: build the baseline (npm run bench there)`);
+      const engine = parseConfig({}).upstream.engine;
+      const options = { engine, logLevel: "info", redisUrl: bench.redis.url };
+      const run = await startGatewayChild(bench, id, options, [], script);
+      return {
+        id,
+        label: `row (c), engine ${engine}, built in ${dir} (${describeCheckout(dir)})`,
+        url: benchUrl(run.child.port),
+        pid: run.child.pid,
+        usesRedis: true,
+        logFile: run.logFile,
+        engine,
+      };
+    });
   }
   // the rows of one Node script each, with Redis
   for (const [id, name, label] of [
@@ -283,4 +310,13 @@ async function measure(
 
 function firstLine(error: unknown): string {
   return (error instanceof Error ? error.message : String(error)).split("\n").slice(0, 3).join(" | ");
+}
+
+/** The commit a baseline checkout is at, as `git describe` says, or "not a git checkout". */
+function describeCheckout(dir: string): string {
+  try {
+    return execFileSync("git", ["-C", dir, "log", "-1", "--format=%h %s"], { encoding: "utf8" }).trim();
+  } catch {
+    return "not a git checkout";
+  }
 }

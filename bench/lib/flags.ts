@@ -16,6 +16,9 @@ throughput options:
   --connections 10,50   concurrencies (default 10,50)
   --rows a,b,...        a subset of rows: a b0 b c-http-proxy c-undici d-http-proxy d-undici e f
   --tool wrk|autocannon the load generator (default wrk when installed)
+  --baseline DIR        adds row c@<name of DIR>: row (c) run from another built checkout (DIR/dist), e.g. a git
+                        worktree of the commit before a change, to compare before and after in one interleaved
+                        run; may be given more than once
 
 memory / profile options:
   --engine NAME         the gateway's forwarding engine (default: the configuration's default)
@@ -39,6 +42,8 @@ export interface Flags {
   readonly rows: readonly string[] | undefined;
   readonly tool: LoadTool;
   readonly engine: string | undefined;
+  /** Built checkouts whose gateways run as rows c@<directory name>. */
+  readonly baselines: readonly string[];
   /** Profile row (d), without the rate limit. */
   readonly noLimit: boolean;
   readonly soakS: number;
@@ -64,6 +69,7 @@ export function parseFlags(argv: readonly string[]): Flags | undefined {
       rows: { type: "string" },
       tool: { type: "string" },
       engine: { type: "string" },
+      baseline: { type: "string", multiple: true },
       "no-limit": { type: "boolean" },
       soak: { type: "string" },
       idle: { type: "string" },
@@ -89,6 +95,7 @@ export function parseFlags(argv: readonly string[]): Flags | undefined {
     rows: values.rows?.split(",").map((row) => row.trim()),
     tool,
     engine: values.engine,
+    baselines: values.baseline ?? [],
     noLimit: values["no-limit"] ?? false,
     soakS: number("--soak", values.soak, quick ? 10 : 120),
     idle: number("--idle", values.idle, quick ? 1_000 : 10_000),

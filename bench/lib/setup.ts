@@ -69,6 +69,7 @@ export async function startGatewayChild(
   name: string,
   options: Omit<GatewayChildOptions, "backendUrl" | "certFile" | "keyFile">,
   execArgv: readonly string[] = [],
+  script = benchScript("gateway.js"),
 ): Promise<GatewayRun> {
   const logFile = join(bench.dir, `${name}.log`);
   // O_APPEND: the harness truncates the file between measurements, and appends land at the new end
@@ -76,7 +77,7 @@ export async function startGatewayChild(
   try {
     const child = await startNodeChild(
       name,
-      benchScript("gateway.js"),
+      script,
       { ...options, backendUrl: bench.backendUrl, certFile: bench.certFile, keyFile: bench.keyFile },
       { stdout: fd, execArgv },
     );
