@@ -179,7 +179,7 @@ export const configSchema = z.strictObject({
   log: z
     .strictObject({
       level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
-      bufferBytes: z.number().int().min(0).max(4095).default(4095),
+      bufferBytes: z.number().int().min(0).max(65535).default(32768),
     })
     .prefault({}),
   /**
