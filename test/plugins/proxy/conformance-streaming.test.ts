@@ -125,3 +125,79 @@ conformance("a response under 1 MiB read slowly arrives whole and unchanged", as
   t.is(hash.digest("hex"), expectedHash(total));
   t.is(res.headers["content-length"], String(total));
 });
+
+// Small answers usually arrive whole with their head, and one with a declared length is then sent on in one write
+// (respond.ts; undici-forward.ts): each must still arrive with the right bytes and framing, and hand its backend
+// connection back for the next request. Chunked and length-less answers take the stream, for comparison.
+const BIG = "y".repeat(40 * 1024); // more than a response stream buffers before it pauses (16 KiB)
+const SMALL_ANSWERS: Record<string, { answer: (res: ServerResponse) => void; status: number; body: string }> = {
+  "/v1/secret/length": {
+    answer: (res) => res.writeHead(200, { "content-length": 5 }).end("hello"),
+    status: 200,
+    body: "hello",
+  },
+  "/v1/secret/zero": { answer: (res) => res.writeHead(200, { "content-length": 0 }).end(), status: 200, body: "" },
+  "/v1/secret/big": {
+    answer: (res) => res.writeHead(200, { "content-length": BIG.length }).end(BIG),
+    status: 200,
+    body: BIG,
+  },
+  "/v1/secret/chunked": {
+    answer: (res) => {
+      res.writeHead(200, { "content-type": "text/plain" });
+      res.write("hel");
+      res.end("lo");
+    },
+    status: 200,
+    body: "hello",
+  },
+  "/v1/secret/empty": { answer: (res) => res.writeHead(204).end(), status: 204, body: "" },
+};
+
+conformance(
+  "small answers of every framing come through whole, over one reused backend connection",
+  async (t, engine) => {
+    const { backend, gw } = await setup(t, engine, (req, res) => SMALL_ANSWERS[req.url ?? ""]?.answer(res));
+    let connections = 0;
+    backend.server.on("connection", () => connections++);
+    for (let round = 0; round < 5; round++) {
+      for (const [path, { status, body }] of Object.entries(SMALL_ANSWERS)) {
+        const reply = await gw.request(path);
+        t.is(reply.status, status, path);
+        t.is(reply.body, body, path);
+      }
+    }
+    t.is(backend.requests.length, 5 * Object.keys(SMALL_ANSWERS).length);
+    // the first request's token lookup and the request itself may each open one; every later one reuses them
+    t.true(connections <= 2, `${connections} backend connections for requests one after another`);
+    // a HEAD answer declares the length of a body it does not carry (undici closes the connection after a HEAD, by
+    // design, against servers that send a body anyway: not counted above)
+    backend.respondWith((_req, res) => res.writeHead(200, { "content-length": 5 }).end());
+    for (const path of ["/v1/secret/head", "/v1/secret/length"]) {
+      const head = await gw.request(path, { method: "HEAD" });
+      t.is(head.status, 200);
+      t.is(head.body, "");
+      t.is(head.headers["content-length"], "5");
+    }
+  },
+);
+
+// RFC 9110, 8.6: a 304 may carry the Content-Length of the representation it stands for, and never has a body
+conformance(
+  "a 304 declaring the length of a body it does not carry comes through, and the next request is served",
+  async (t, engine) => {
+    const { gw } = await setup(t, engine, (req, res) => {
+      if (req.url === "/v1/secret/cached") res.writeHead(304, { "content-length": 5, etag: '"v1"' }).end();
+      else res.writeHead(200, { "content-length": 2 }).end("ok");
+    });
+    for (let i = 0; i < 3; i++) {
+      const reply = await gw.request("/v1/secret/cached", { headers: { "if-none-match": '"v1"' } });
+      t.is(reply.status, 304);
+      t.is(reply.body, "");
+      t.is(reply.headers.etag, '"v1"');
+      const next = await gw.request("/v1/secret/other");
+      t.is(next.status, 200);
+      t.is(next.body, "ok");
+    }
+  },
+);

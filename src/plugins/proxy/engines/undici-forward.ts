@@ -38,6 +38,8 @@ export class Forward extends Readable implements Dispatcher.DispatchHandler, Dir
   private sink: ServerResponse | null = null;
   private sent: (() => void) | null = null;
   private sendFailed: ((error: Error) => void) | null = null;
+  /** A 304: it never has a body, whatever Content-Length says. */
+  private notModified = false;
 
   /** A promise settled by this forward; the executor is hoisted, so no closure is made per request. */
   settlement(): Promise<UpstreamReply> {
@@ -111,6 +113,7 @@ export class Forward extends Readable implements Dispatcher.DispatchHandler, Dir
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
     if (this.state !== WAITING || statusCode < 200) return true; // 1xx (103 Early Hints): the final head follows
     this.state = STREAMING;
+    this.notModified = statusCode === 304;
     clearTimeout(this.headTimer);
     this.resumeUpstream = resume;
     this.resolve({ status: statusCode, headers: incomingHeaders(rawHeaders), body: this });
@@ -139,6 +142,12 @@ export class Forward extends Readable implements Dispatcher.DispatchHandler, Dir
   }
 
   onError(error: Error): void {
+    // A 304 may carry the Content-Length of the representation it stands for (RFC 9110, 8.6), and undici 7 takes
+    // the missing body for a truncated one: the answer is complete (undici still drops the connection)
+    if (this.notModified && (error as { code?: string }).code === "UND_ERR_RES_CONTENT_LENGTH_MISMATCH") {
+      this.onComplete();
+      return;
+    }
     if (this.state === WAITING) {
       this.giveUp(upstreamError(error));
     } else if (this.state === STREAMING) {
