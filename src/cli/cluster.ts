@@ -3,7 +3,7 @@ import { Gauge, Registry } from "prom-client";
 import type { Config } from "../config/schema.js";
 import { gatherWorkerMetrics } from "../observability/cluster-metrics.js";
 import { gatewayReadiness, type Readiness, withDraining } from "../observability/health.js";
-import type { Logger } from "../observability/log.js";
+import { exitAfterFlush, type Logger } from "../observability/log.js";
 import { type AdminListener, startAdmin } from "../server/admin.js";
 import { type ClusterMessage, DRAIN, READY } from "./messages.js";
 import { handleSignals } from "./signals.js";
@@ -56,7 +56,7 @@ export async function runPrimary(config: Config, logger: Logger, options: Primar
     clearTimeout(deadline);
     await Promise.all([admin?.close(), readiness?.close()]);
     logger.info({ exitCode }, "all workers stopped");
-    process.exit(exitCode);
+    exitAfterFlush(logger, exitCode);
   };
 
   const fork = (): void => {

@@ -30,10 +30,15 @@ export async function loadServeConfig(options: ServeOptions): Promise<Config> {
  */
 export async function runServe(options: ServeOptions): Promise<void> {
   const config = await loadServeConfig(options);
-  const logger = createLogger({ level: config.log.level, bufferBytes: config.log.bufferBytes });
+  const workers = cluster.isWorker ? 1 : (config.workers ?? availableParallelism());
+  const logger = createLogger({
+    level: config.log.level,
+    bufferBytes: config.log.bufferBytes,
+    // the primary writes to the stdout its workers inherit
+    sharedStdout: cluster.isWorker || workers > 1,
+  });
   // each role loads only its own modules: the primary runs no gateway, a worker no admin listener
   if (cluster.isWorker) return (await import("./worker.js")).runWorker(config, logger);
-  const workers = config.workers ?? availableParallelism();
   if (workers > 1) {
     // the certificates are checked once here, so a bad file stops the start with one message, not one per worker
     await checkCertificates(config);

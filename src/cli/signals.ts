@@ -1,4 +1,4 @@
-import type { Logger } from "../observability/log.js";
+import { exitAfterFlush, type Logger } from "../observability/log.js";
 
 export interface SignalOptions {
   /** The signals that drain and stop (default SIGTERM and SIGINT). */
@@ -18,10 +18,10 @@ export function handleSignals(
     stopping = true;
     logger.info({ signal }, "draining in-flight requests, then stopping");
     stop().then(
-      () => process.exit(0),
+      () => exitAfterFlush(logger, 0),
       (error: unknown) => {
         logger.error({ err: error }, "error while stopping");
-        process.exit(1);
+        exitAfterFlush(logger, 1);
       },
     );
   };

@@ -1,5 +1,5 @@
 import type { Config } from "../config/schema.js";
-import type { Logger } from "../observability/log.js";
+import { exitAfterFlush, type Logger } from "../observability/log.js";
 import { runGateway } from "../server/run.js";
 import { type ClusterMessage, DRAIN, READY } from "./messages.js";
 import { handleSignals } from "./signals.js";
@@ -17,7 +17,7 @@ export async function runWorker(config: Config, logger: Logger, drainMs = 10_000
     stopping ??= (async () => {
       logger.info({ reason }, "worker draining");
       await running.stop(drainMs);
-      process.exit(0);
+      exitAfterFlush(logger, 0);
     })();
     return stopping;
   };

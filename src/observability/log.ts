@@ -19,6 +19,11 @@ export interface LogOptions {
   readonly flushMs?: number;
   /** Most bytes waiting for stdout before lines are dropped (default MAX_BACKLOG_BYTES). */
   readonly backlogBytes?: number;
+  /**
+   * Other processes write to this stdout too (the workers of `serve --workers N` and their primary): then, unless
+   * it is a file, every write stays within PIPE_BUF. Default: whether this process is a cluster worker.
+   */
+  readonly sharedStdout?: boolean;
 }
 
 /** The longest a buffered line waits on stdout by default. */
@@ -80,6 +85,24 @@ const REDACTED_PATHS = [
 // The destinations of loggers made here: their lines' format is known (the access log frames its lines itself)
 const ownFormat = new WeakSet<object>();
 
+/** The longest an orderly exit waits for log lines still being written. */
+const EXIT_FLUSH_MS = 2_000;
+
+/**
+ * Exits once the lines logged so far have reached stdout, or after EXIT_FLUSH_MS when stdout is not being read.
+ * pino's exit hook writes the lines still gathered, but not a chunk the I/O thread pool has in hand (or waits to
+ * write again because the pipe was full): a bare process.exit would drop or split it.
+ */
+export function exitAfterFlush(logger: Logger, code: number): void {
+  const exit = () => process.exit(code);
+  setTimeout(exit, EXIT_FLUSH_MS).unref();
+  try {
+    logger.flush(exit);
+  } catch {
+    exit(); // a destroyed destination: nothing more can be written
+  }
+}
+
 /** Whether `destination` is written in createLogger()'s format only. */
 export function hasOwnFormat(destination: object): boolean {
   return ownFormat.has(destination);
@@ -89,7 +112,12 @@ export function hasOwnFormat(destination: object): boolean {
 export function createLogger(options: LogOptions): Logger {
   const destination =
     options.destination ??
-    stdout(options.bufferBytes ?? DEFAULT_BUFFER_BYTES, options.flushMs ?? FLUSH_MS, options.backlogBytes);
+    stdout({
+      bufferBytes: options.bufferBytes ?? DEFAULT_BUFFER_BYTES,
+      flushMs: options.flushMs ?? FLUSH_MS,
+      backlogBytes: options.backlogBytes ?? MAX_BACKLOG_BYTES,
+      shared: options.sharedStdout ?? cluster.isWorker,
+    });
   // pino hands a destination that asks for it (multistream) each line's level and object, which a line framed
   // elsewhere would not carry: such destinations get every line from pino
   if (!(destination as unknown as Record<symbol, unknown>)[Symbol.for("pino.metadata")]) ownFormat.add(destination);
@@ -106,10 +134,17 @@ export function createLogger(options: LogOptions): Logger {
   );
 }
 
-function stdout(bufferBytes: number, flushMs: number, backlogBytes = MAX_BACKLOG_BYTES): DestinationStream {
+interface StdoutOptions {
+  readonly bufferBytes: number;
+  readonly flushMs: number;
+  readonly backlogBytes: number;
+  readonly shared: boolean;
+}
+
+function stdout({ bufferBytes, flushMs, backlogBytes, shared }: StdoutOptions): DestinationStream {
   // pino flushes a destination it made synchronously at exit (also after an uncaught exception): the lines still
   // in the buffer are lost only when the process dies without exiting (SIGKILL, an abort, running out of memory)
-  const maxWrite = stdoutIsSharedPipe() ? PIPE_BUF : CATCH_UP_WRITE_BYTES;
+  const maxWrite = shared && !stdoutIsFile() ? PIPE_BUF : CATCH_UP_WRITE_BYTES;
   const destination = pino.destination({
     dest: 1,
     sync: false,
@@ -138,18 +173,34 @@ function acceptStrings(destination: ReturnType<typeof pino.destination>): void {
     writeBuffer(typeof data === "string" ? Buffer.from(data, "utf8") : data)) as typeof destination.write;
 }
 
-/** Counts the lines sonic-boom drops past its backlog, and says so on stderr (which does not go through it). */
+/**
+ * Says on stderr (which does not go through sonic-boom), at most every DROP_REPORT_MS, when lines are dropped past
+ * the backlog, and when stdout fails to take writes (a full disk, an I/O error): the gateway goes on serving, the
+ * lines wait within the backlog and the failed chunk is tried again with the next write, instead of the 'error'
+ * event crashing the process.
+ */
 function reportDrops(destination: ReturnType<typeof pino.destination>): void {
   let dropped = 0;
+  let failed = 0;
   let reportedAt = Number.NEGATIVE_INFINITY;
-  destination.on("drop", () => {
-    dropped++;
+  const report = (fields: Record<string, unknown>) => {
     const now = performance.now();
     if (now - reportedAt < DROP_REPORT_MS) return;
     reportedAt = now;
-    process.stderr.write(
-      `${JSON.stringify({ level: "error", time: new Date().toISOString(), service: "portcullis", pid: process.pid, droppedLines: dropped, msg: "log lines dropped: stdout is not read as fast as the gateway writes" })}\n`,
-    );
+    const line = { level: "error", time: new Date().toISOString(), service: "portcullis", pid: process.pid, ...fields };
+    process.stderr.write(`${JSON.stringify(line)}\n`);
+  };
+  destination.on("drop", () => {
+    dropped++;
+    report({ droppedLines: dropped, msg: "log lines dropped: stdout is not read as fast as the gateway writes" });
+  });
+  // pino's own listener handles EPIPE (it stops writing) and hands every other error on, to this one
+  let last: unknown;
+  destination.on("error", (error: NodeJS.ErrnoException) => {
+    if (error === last) return; // pino hands its first error on by emitting it once more
+    last = error;
+    failed++;
+    report({ failedWrites: failed, code: error.code, msg: "writing log lines to stdout failed; retrying" });
   });
 }
 
@@ -161,16 +212,11 @@ export function loggablePath(path: string): string {
   return path.replace(TOKEN_IN_PATH, "$1[redacted]");
 }
 
-/**
- * Whether stdout is a pipe (or socket) that other workers of `serve --workers N` write too: only then must every
- * write stay within PIPE_BUF, which a pipe writes atomically. Writes to a file opened for appending do not
- * interleave, and a process alone on its pipe has nobody to interleave with.
- */
-function stdoutIsSharedPipe(): boolean {
-  if (!cluster.isWorker) return false;
+/** Whether stdout is a file: writes to a file opened for appending do not interleave, whatever their size. */
+function stdoutIsFile(): boolean {
   try {
-    return !fstatSync(1).isFile();
+    return fstatSync(1).isFile();
   } catch {
-    return true;
+    return false;
   }
 }
