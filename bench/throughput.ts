@@ -44,7 +44,7 @@ export async function runThroughput(flags: Flags): Promise<void> {
   const notes: string[] = [];
   const bench = await openWorkbench();
   try {
-    const rows = await startRows(bench, wanted, notes, baselines);
+    const rows = await startRows(bench, wanted, notes, baselines, flags.engine);
     const samples = await measureAll(flags, bench, rows, machine);
     const defaultEngine = parseConfig({}).upstream.engine;
     const summary = aggregate(rows, samples, flags.connections);
@@ -92,6 +92,7 @@ async function startRows(
   wanted: readonly string[],
   notes: string[],
   baselines: ReadonlyMap<string, string>,
+  baselineEngine: string = parseConfig({}).upstream.engine,
 ): Promise<LiveRow[]> {
   const rows: LiveRow[] = [];
   const tls = { certFile: bench.certFile, keyFile: bench.keyFile };
@@ -166,8 +167,11 @@ async function startRows(
   for (const [id, dir] of baselines) {
     await attempt(id, async () => {
       const script = resolve(dir, "dist/bench/gateway.js");
-      if (!existsSync(script)) throw new Error(`${script} does not exist: build the baseline (npm run bench there)`);
-      const engine = parseConfig({}).upstream.engine;
+      if (!existsSync(script))
+        throw new Error(
+          `${script} does not exist: build it there (npx tsc -p tsconfig.bench.json, with node_modules installed or linked)`,
+        );
+      const engine = baselineEngine;
       const options = { engine, logLevel: "info", redisUrl: bench.redis.url };
       const run = await startGatewayChild(bench, id, options, [], script);
       return {
@@ -227,7 +231,7 @@ async function check(bench: Workbench, row: LiveRow): Promise<string | undefined
   const ca = row.url.startsWith("https:") ? { ca: bench.ca } : {};
   const ok = await probe({ url: row.url, headers: LOAD_HEADERS, ...ca });
   if (ok.status !== 200 || !isBenchBody(ok.body)) return `answered ${ok.status} ${ok.body.toString().slice(0, 200)}`;
-  if (row.id.startsWith("c-") && ok.headers["ratelimit-policy"] === undefined) return "no RateLimit-Policy header";
+  if (/^c[-@]/.test(row.id) && ok.headers["ratelimit-policy"] === undefined) return "no RateLimit-Policy header";
   if (/^[cde]/.test(row.id)) {
     const denied = await probe({ url: row.url, headers: { "x-vault-token": "hvs.wrong" }, ...ca });
     if (denied.status < 400) return `a wrong token got ${denied.status}`;

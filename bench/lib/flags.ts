@@ -18,7 +18,7 @@ throughput options:
   --tool wrk|autocannon the load generator (default wrk when installed)
   --baseline DIR        adds row c@<name of DIR>: row (c) run from another built checkout (DIR/dist), e.g. a git
                         worktree of the commit before a change, to compare before and after in one interleaved
-                        run; may be given more than once
+                        run; may be given more than once; --engine picks its engine (default: the default)
 
 memory / profile options:
   --engine NAME         the gateway's forwarding engine (default: the configuration's default)
