@@ -34,8 +34,13 @@ export async function runPrimary(config: Config, logger: Logger, options: Primar
   let admin: AdminListener | undefined;
   let readiness: Readiness | undefined;
 
-  const shutdown = async (exitCode: number): Promise<void> => {
-    if (stopping) return;
+  // a signal during a stop joins it (its exit code stands: a failed start is not turned into a clean exit)
+  let stopped: Promise<void> | undefined;
+  const shutdown = (exitCode: number): Promise<void> => {
+    stopped ??= stop(exitCode);
+    return stopped;
+  };
+  const stop = async (exitCode: number): Promise<void> => {
     stopping = true;
     for (const timer of respawns) clearTimeout(timer);
     const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);

@@ -88,19 +88,48 @@ const ownFormat = new WeakSet<object>();
 /** The longest an orderly exit waits for log lines still being written. */
 const EXIT_FLUSH_MS = 2_000;
 
+/** What an orderly exit needs to know of a stdout destination made here. */
+interface StdoutState {
+  /** Nothing waits and nothing is being written. */
+  settled(): boolean;
+  /** Gives up the lines still waiting, so that the exit hook does not wait for a stdout that takes nothing. */
+  abandon(): void;
+}
+const stdoutStates = new WeakMap<object, StdoutState>();
+
+interface PinoStream {
+  [pino.symbols.streamSym]?: DestinationStream;
+}
+
+let exiting = false;
+
 /**
- * Exits once the lines logged so far have reached stdout, or after EXIT_FLUSH_MS when stdout is not being read.
- * pino's exit hook writes the lines still gathered, but not a chunk the I/O thread pool has in hand (or waits to
- * write again because the pipe was full): a bare process.exit would drop or split it.
+ * Exits once the lines logged so far have reached stdout, or after EXIT_FLUSH_MS when stdout is not being read (the
+ * lines still waiting are then given up). pino's exit hook writes the lines still gathered, but not a chunk the I/O
+ * thread pool has in hand (or waits to write again because the pipe was full): a bare process.exit would drop or
+ * split it. The first call decides the exit code; later ones (a signal during a stop) change nothing.
  */
 export function exitAfterFlush(logger: Logger, code: number): void {
-  const exit = () => process.exit(code);
-  setTimeout(exit, EXIT_FLUSH_MS).unref();
-  try {
-    logger.flush(exit);
-  } catch {
-    exit(); // a destroyed destination: nothing more can be written
-  }
+  if (exiting) return;
+  exiting = true;
+  process.exitCode = code;
+  const stream = (logger as unknown as PinoStream)[pino.symbols.streamSym];
+  const state = stream === undefined ? undefined : stdoutStates.get(stream);
+  const exit = (gaveUp: boolean) => {
+    if (gaveUp) state?.abandon();
+    process.exit(code);
+  };
+  setTimeout(() => exit(true), EXIT_FLUSH_MS).unref();
+  const flush = () => {
+    try {
+      // a flush ends on 'drain' (what waits fits under the gather size), and a write may start before its
+      // callback: flushed again until nothing waits
+      logger.flush(() => (state === undefined || state.settled() ? exit(false) : flush()));
+    } catch {
+      exit(true); // a destroyed destination: nothing more can be written
+    }
+  };
+  flush();
 }
 
 /** Whether `destination` is written in createLogger()'s format only. */
@@ -149,14 +178,16 @@ function stdout({ bufferBytes, flushMs, backlogBytes, shared }: StdoutOptions): 
     dest: 1,
     sync: false,
     maxWrite,
-    minLength: Math.min(bufferBytes, maxWrite - 1),
+    // at least 1: at 0, sonic-boom's flush() calls back at once, even while a write is in the thread pool's hands
+    minLength: Math.max(1, Math.min(bufferBytes, maxWrite - 1)),
     maxLength: backlogBytes,
     contentMode: "buffer",
-    // sonic-boom's timer: unref'd, and stopped when the stream ends
-    ...(bufferBytes > 0 ? { periodicFlush: flushMs } : {}),
+    // sonic-boom's timer (unref'd, stopped when the stream ends): writes what was gathered, and tries a failed
+    // write again when no new line comes
+    periodicFlush: flushMs,
   });
   acceptStrings(destination);
-  reportDrops(destination);
+  watchFailures(destination);
   return destination;
 }
 
@@ -174,33 +205,55 @@ function acceptStrings(destination: ReturnType<typeof pino.destination>): void {
 }
 
 /**
- * Says on stderr (which does not go through sonic-boom), at most every DROP_REPORT_MS, when lines are dropped past
- * the backlog, and when stdout fails to take writes (a full disk, an I/O error): the gateway goes on serving, the
- * lines wait within the backlog and the failed chunk is tried again with the next write, instead of the 'error'
- * event crashing the process.
+ * Keeps the gateway running, and says so on stderr (which does not go through sonic-boom, at most every
+ * DROP_REPORT_MS for each kind), when lines are dropped past the backlog and when stdout fails to take writes (a
+ * full disk, an I/O error): the lines wait within the backlog and the failed chunk is tried again, instead of the
+ * 'error' event crashing the process. After EPIPE (the reader is gone) pino discards every line.
+ *
+ * While the last write failed, the exit hook's synchronous flush is skipped: sonic-boom's flushSync tries again
+ * until it succeeds, so a full disk would hold the exiting process forever (and in buffer mode it re-queues the
+ * failed chunk without its length, cutting the lines after it).
  */
-function reportDrops(destination: ReturnType<typeof pino.destination>): void {
-  let dropped = 0;
-  let failed = 0;
-  let reportedAt = Number.NEGATIVE_INFINITY;
-  const report = (fields: Record<string, unknown>) => {
+function watchFailures(destination: ReturnType<typeof pino.destination>): void {
+  const counts = { dropped: 0, failed: 0 };
+  const reportedAt = { dropped: Number.NEGATIVE_INFINITY, failed: Number.NEGATIVE_INFINITY };
+  const report = (kind: keyof typeof counts, fields: Record<string, unknown>) => {
+    counts[kind]++;
     const now = performance.now();
-    if (now - reportedAt < DROP_REPORT_MS) return;
-    reportedAt = now;
+    if (now - reportedAt[kind] < DROP_REPORT_MS) return;
+    reportedAt[kind] = now;
     const line = { level: "error", time: new Date().toISOString(), service: "portcullis", pid: process.pid, ...fields };
     process.stderr.write(`${JSON.stringify(line)}\n`);
   };
   destination.on("drop", () => {
-    dropped++;
-    report({ droppedLines: dropped, msg: "log lines dropped: stdout is not read as fast as the gateway writes" });
+    report("dropped", {
+      droppedLines: counts.dropped + 1,
+      msg: "log lines dropped: stdout is not read as fast as the gateway writes",
+    });
   });
-  // pino's own listener handles EPIPE (it stops writing) and hands every other error on, to this one
+  let failing = false;
   let last: unknown;
   destination.on("error", (error: NodeJS.ErrnoException) => {
     if (error === last) return; // pino hands its first error on by emitting it once more
     last = error;
-    failed++;
-    report({ failedWrites: failed, code: error.code, msg: "writing log lines to stdout failed; retrying" });
+    failing = true;
+    const msg =
+      error.code === "EPIPE"
+        ? "stdout was closed by its reader: log lines are discarded"
+        : "writing log lines to stdout failed; retrying";
+    report("failed", { failedWrites: counts.failed + 1, code: error.code, msg });
+  });
+  destination.on("write", () => {
+    failing = false;
+  });
+  const flushSync = destination.flushSync.bind(destination);
+  destination.flushSync = () => {
+    if (!failing) flushSync();
+  };
+  const internals = destination as unknown as { _writing?: boolean; _len?: number };
+  stdoutStates.set(destination, {
+    settled: () => internals._writing !== true && (internals._len ?? 0) === 0,
+    abandon: () => destination.destroy(),
   });
 }
 

@@ -23,7 +23,7 @@ test("SIGTERM while stdout is backed up: every line logged before it arrives, wh
   await once(child, "message");
   await sleep(300);
   child.kill("SIGTERM");
-  await sleep(300); // the exit path runs while the pipe is still full
+  await sleep(100); // the exit path runs while the pipe is still full (it waits at most 2 s for it)
   const chunks: Buffer[] = [];
   stdout.on("data", (chunk: Buffer) => chunks.push(chunk));
   stdout.resume();

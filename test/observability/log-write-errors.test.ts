@@ -7,7 +7,7 @@ import test from "ava";
 const fixture = fileURLToPath(new URL("./fixtures/log-to-full-disk.ts", import.meta.url));
 
 // /dev/full fails every write with ENOSPC, as a full disk does under a redirected stdout
-test("stdout that fails every write (a full disk): the process keeps running and says so once on stderr", async (t) => {
+test("stdout that fails every write (a full disk): the process keeps running, says so once on stderr, and stops when told", async (t) => {
   if (!existsSync("/dev/full")) return t.pass("no /dev/full on this system");
   const full = openSync("/dev/full", "w");
   const child = fork(fixture, ["500"], { execArgv: ["--import=tsx"], stdio: ["ignore", full, "pipe", "ipc"] });
@@ -19,10 +19,10 @@ test("stdout that fails every write (a full disk): the process keeps running and
   child.stderr?.on("data", (chunk: Buffer) => {
     stderr += chunk.toString("utf8");
   });
-  const outcome = await Promise.race([
-    once(child, "message").then(() => "alive"),
-    once(child, "exit").then(([code]) => `exited with ${code}`),
-  ]);
+  const exited = once(child, "exit").then(([code]) => `exited with ${code}`);
+  const within = (ms: number) =>
+    new Promise<string>((resolve) => setTimeout(() => resolve(`nothing after ${ms} ms`), ms));
+  const outcome = await Promise.race([once(child, "message").then(() => "alive"), exited, within(20_000)]);
   t.is(outcome, "alive", stderr);
   const reports = stderr
     .split("\n")
@@ -32,4 +32,7 @@ test("stdout that fails every write (a full disk): the process keeps running and
   t.is(reports[0]?.level, "error");
   t.is(reports[0]?.code, "ENOSPC");
   t.is(reports[0]?.failedWrites, 1);
+  // the orderly stop gives up the lines it cannot write, instead of retrying them at exit forever
+  child.send("stop");
+  t.is(await Promise.race([exited, within(10_000)]), "exited with 0");
 });
