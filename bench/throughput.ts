@@ -171,17 +171,16 @@ async function startRows(
         throw new Error(
           `${script} does not exist: build it there (npx tsc -p tsconfig.bench.json, with node_modules installed or linked)`,
         );
-      const engine = baselineEngine;
-      const options = { engine, logLevel: "info", redisUrl: bench.redis.url };
+      const options = { engine: baselineEngine, logLevel: "info", redisUrl: bench.redis.url };
       const run = await startGatewayChild(bench, id, options, [], script);
       return {
         id,
-        label: `row (c), engine ${engine}, built in ${dir} (${describeCheckout(dir)})`,
+        label: `row (c), engine ${baselineEngine}, built in ${dir} (${describeCheckout(dir)})`,
         url: benchUrl(run.child.port),
         pid: run.child.pid,
         usesRedis: true,
         logFile: run.logFile,
-        engine,
+        engine: baselineEngine,
       };
     });
   }
@@ -316,7 +315,7 @@ function firstLine(error: unknown): string {
   return (error instanceof Error ? error.message : String(error)).split("\n").slice(0, 3).join(" | ");
 }
 
-/** The commit a baseline checkout is at, as `git describe` says, or "not a git checkout". */
+/** The commit a baseline checkout is at (short hash and subject), or "not a git checkout". */
 function describeCheckout(dir: string): string {
   try {
     return execFileSync("git", ["-C", dir, "log", "-1", "--format=%h %s"], { encoding: "utf8" }).trim();

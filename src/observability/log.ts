@@ -215,10 +215,10 @@ function acceptStrings(destination: ReturnType<typeof pino.destination>): void {
  * failed chunk without its length, cutting the lines after it).
  */
 function watchFailures(destination: ReturnType<typeof pino.destination>): void {
-  const counts = { dropped: 0, failed: 0 };
+  let dropped = 0;
+  let failed = 0;
   const reportedAt = { dropped: Number.NEGATIVE_INFINITY, failed: Number.NEGATIVE_INFINITY };
-  const report = (kind: keyof typeof counts, fields: Record<string, unknown>) => {
-    counts[kind]++;
+  const report = (kind: keyof typeof reportedAt, fields: Record<string, unknown>) => {
     const now = performance.now();
     if (now - reportedAt[kind] < DROP_REPORT_MS) return;
     reportedAt[kind] = now;
@@ -226,8 +226,9 @@ function watchFailures(destination: ReturnType<typeof pino.destination>): void {
     process.stderr.write(`${JSON.stringify(line)}\n`);
   };
   destination.on("drop", () => {
+    dropped++;
     report("dropped", {
-      droppedLines: counts.dropped + 1,
+      droppedLines: dropped,
       msg: "log lines dropped: stdout is not read as fast as the gateway writes",
     });
   });
@@ -237,11 +238,12 @@ function watchFailures(destination: ReturnType<typeof pino.destination>): void {
     if (error === last) return; // pino hands its first error on by emitting it once more
     last = error;
     failing = true;
+    failed++;
     const msg =
       error.code === "EPIPE"
         ? "stdout was closed by its reader: log lines are discarded"
         : "writing log lines to stdout failed; retrying";
-    report("failed", { failedWrites: counts.failed + 1, code: error.code, msg });
+    report("failed", { failedWrites: failed, code: error.code, msg });
   });
   destination.on("write", () => {
     failing = false;
