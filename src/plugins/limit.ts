@@ -47,7 +47,7 @@ export function limit(options: LimitPluginOptions): LimitPlugin {
         // a bare RedisLimiter with Redis down: the client is not at fault (FallbackLimiter never gets here)
         throw unavailable(1, error);
       }
-      Object.assign(ctx.responseHeaders, rateLimitHeaders(matched, decision, legacy));
+      rateLimitHeaders(matched, decision, legacy, ctx.responseHeaders);
       // the access line, and the per-rule decision counters of the metrics, read this
       ctx.logFields.rateLimit = {
         allowed: decision.allowed,

@@ -74,13 +74,19 @@ export class FallbackLimiter implements Limiter {
     if (blocked !== undefined) return blocked;
     if (this.#mode === "fallback") return this.#fallback(request);
     try {
-      const decision = await deadline(this.#remote.take(request), this.#timeoutMs);
+      const decision = await this.#withinTimeout(this.#remote.take(request));
       this.#blocked.remember(decision);
       return decision;
     } catch (error) {
       this.#enterFallback(error);
       return this.#fallback(request);
     }
+  }
+
+  /** The remote's answer, or a rejection after timeoutMs; without a timer when the remote keeps that bound itself. */
+  #withinTimeout(take: Promise<LimitDecision>): Promise<LimitDecision> {
+    const bound = this.#remote.settlesWithinMs;
+    return bound !== undefined && bound <= this.#timeoutMs ? take : deadline(take, this.#timeoutMs);
   }
 
   async close(): Promise<void> {

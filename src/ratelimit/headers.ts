@@ -53,8 +53,10 @@ export function rateLimitHeaders(
   rules: readonly CompiledRule[],
   decision: LimitDecision,
   legacy: boolean,
+  /** Where to put them, e.g. the response headers being gathered; default a new object. */
+  headers: Record<string, string> = {},
 ): Record<string, string> {
-  const headers: Record<string, string> = { "RateLimit-Policy": policyField(rules) };
+  headers["RateLimit-Policy"] = policyField(rules);
   const limits = limitField(decision.results);
   if (limits !== undefined) headers.RateLimit = limits;
   if (!legacy) return headers;

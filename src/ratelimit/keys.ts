@@ -32,13 +32,16 @@ export class KeyBuilder {
   readonly #secret: string | undefined;
   // A hash costs 5-20 µs between I/O events here (OpenSSL 3 looks its digest up on every call): measured as a
   // tenth of a limited request's CPU. Its inputs are token ids (already keyed hashes), cert subjects and
-  // addresses, nothing secret, so remembering them holds no credential.
-  readonly #memo: LRUCache<string, string>;
+  // addresses, nothing secret, so remembering them holds no credential. One memo per kind, keyed by the value
+  // itself: the token id is the same string on every request of a cached token, so the lookup neither builds nor
+  // hashes a new string.
+  readonly #memos: Readonly<Record<IdentityKind, LRUCache<string, string>>>;
 
   constructor(options: KeyOptions = {}) {
     this.#prefix = options.prefix ?? "pc";
     this.#secret = options.secret;
-    this.#memo = new LRUCache({ max: options.memo ?? 10_000 });
+    const max = options.memo ?? 10_000;
+    this.#memos = { t: new LRUCache({ max }), c: new LRUCache({ max }), i: new LRUCache({ max }) };
   }
 
   keyFor(rule: CompiledRule, identity: ClientIdentity): string {
@@ -48,26 +51,30 @@ export class KeyBuilder {
   /** A rule keyed by token (or cert) counts by ip when the request has none, e.g. on login paths before auth. */
   tagFor(rule: CompiledRule, identity: ClientIdentity): string {
     if (rule.key === "global") return "g";
-    if (rule.key === "token" && identity.tokenId !== undefined) return `t:${this.#hash("t", identity.tokenId)}`;
-    if (rule.key === "cert" && identity.certSubject !== undefined) return `c:${this.#hash("c", identity.certSubject)}`;
-    return `i:${this.#hash("i", clientNetwork(identity.ip))}`;
+    if (rule.key === "token" && identity.tokenId !== undefined) return this.#tag("t", identity.tokenId);
+    if (rule.key === "cert" && identity.certSubject !== undefined) return this.#tag("c", identity.certSubject);
+    return this.#tag("i", clientNetwork(identity.ip));
   }
 
-  // 128 bits of SHA-256: collisions are out of reach, and keys stay short. The kind goes into the hash so a token
-  // id can never collide with an address.
-  #hash(kind: string, value: string): string {
-    const input = `${kind}\0${value}`;
-    const known = this.#memo.get(input);
+  // `<kind>:` + 128 bits of SHA-256: collisions are out of reach, and keys stay short. The kind goes into the hash
+  // too, so a token id can never collide with an address.
+  #tag(kind: IdentityKind, value: string): string {
+    const memo = this.#memos[kind];
+    const known = memo.get(value);
     if (known !== undefined) return known;
+    const input = `${kind}\0${value}`;
     const digest =
       this.#secret === undefined
         ? createHash("sha256").update(input).digest()
         : createHmac("sha256", this.#secret).update(input).digest();
-    const hashed = digest.subarray(0, 16).toString("base64url");
-    this.#memo.set(input, hashed);
-    return hashed;
+    const tag = `${kind}:${digest.subarray(0, 16).toString("base64url")}`;
+    memo.set(value, tag);
+    return tag;
   }
 }
+
+/** What a rule counts by, as the first letter of the key's tag: token, cert, ip. */
+type IdentityKind = "t" | "c" | "i";
 
 /**
  * What an ip rule counts by: an IPv4 address (also when IPv6-mapped), or the /64 of an IPv6 address, since one

@@ -135,3 +135,26 @@ test("no Redis at start: the first take falls back instead of failing", async (t
   t.like(decision, { allowed: true, source: "fallback" });
   t.is(limiter.mode(), "fallback");
 });
+
+test("a remote limiter that keeps no deadline of its own is given one: a take that never settles falls back", async (t) => {
+  // any RemoteLimiter, not only Redis: this one hangs, as a limiter behind a stalled network hop would
+  const hanging = {
+    take: () => new Promise<LimitDecision>(() => {}),
+    ping: () => new Promise<void>(() => {}),
+    close: async () => {},
+  };
+  const limiter = new FallbackLimiter({ remote: hanging, timeoutMs: TIMEOUT_MS, probeIntervalMs: 100 });
+  t.teardown(() => limiter.close());
+  const started = performance.now();
+  const decision = await limiter.take({ entries: [entry(rule({ limit: 1, periodMs: 1000 }), "i:hang")] });
+  t.like(decision, { allowed: true, source: "fallback" });
+  t.true(performance.now() - started < TIMEOUT_MS + 1000); // the timeout, plus slack for a busy machine
+  t.is(limiter.mode(), "fallback");
+});
+
+test("on a single node the Redis limiter's deadline is its client's command timeout", (t) => {
+  const client = createRedisClient({ url: "redis://127.0.0.1:1", commandTimeoutMs: 123 });
+  const remote = new RedisLimiter(client);
+  t.teardown(() => remote.close());
+  t.is(remote.settlesWithinMs, 123);
+});
