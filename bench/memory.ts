@@ -44,9 +44,14 @@ export async function runMemory(flags: Flags): Promise<void> {
 }
 
 async function gatewayFor(bench: Workbench, name: string, engine: string, limits: Record<string, number> = {}) {
-  return startGatewayChild(bench, name, { engine, logLevel: "info", redisUrl: bench.redis.url, limits }, [
-    "--expose-gc",
-  ]);
+  return startGatewayChild(
+    bench,
+    name,
+    { engine, logLevel: "info", redisUrl: bench.redis.url, limits },
+    {
+      execArgv: ["--expose-gc"],
+    },
+  );
 }
 
 async function warm(run: GatewayRun, seconds: number): Promise<void> {

@@ -22,7 +22,7 @@ export async function runProfile(flags: Flags): Promise<void> {
       bench,
       "profiled",
       { engine, logLevel: "info", ...(flags.noLimit ? {} : { redisUrl: bench.redis.url }) },
-      ["--cpu-prof", `--cpu-prof-dir=${profileDir}`, "--cpu-prof-name=gateway.cpuprofile"],
+      { execArgv: ["--cpu-prof", `--cpu-prof-dir=${profileDir}`, "--cpu-prof-name=gateway.cpuprofile"] },
     );
     const load = { url: benchUrl(run.child.port), connections, headers: LOAD_HEADERS };
     process.stderr.write(

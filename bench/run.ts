@@ -12,6 +12,7 @@ async function main(): Promise<void> {
   installCleanup();
   if (flags.mode === "memory") await (await import("./memory.js")).runMemory(flags);
   else if (flags.mode === "profile") await (await import("./profile.js")).runProfile(flags);
+  else if (flags.mode === "instructions") await (await import("./instructions.js")).runInstructions(flags);
   else if (flags.mode === "render") await (await import("./throughput.js")).renderAgain(flags.render as string);
   else await (await import("./throughput.js")).runThroughput(flags);
 }

@@ -5,7 +5,7 @@ import { parseConfig } from "../src/config/load.js";
 import type { Flags } from "./lib/flags.js";
 import { runLoad } from "./lib/load.js";
 import { NGINX_BIN, startNginx } from "./lib/nginx.js";
-import { benchScript, startNodeChild } from "./lib/node-child.js";
+import { benchScript, type StartChildOptions, startNodeChild } from "./lib/node-child.js";
 import { probe } from "./lib/probe.js";
 import { benchCpuUs, cpuBetween, cpuSnapshot, hostLoad, hostTicks, ticksToUs } from "./lib/procs.js";
 import { describeMachine, type Machine, RESULTS_DIR, stamp, writeResults } from "./lib/report.js";
@@ -24,7 +24,7 @@ export const ALL_ROWS = [
   "g",
 ];
 
-interface LiveRow extends Row {
+export interface LiveRow extends Row {
   readonly url: string;
   readonly pid: number;
   readonly logFile?: string;
@@ -87,12 +87,20 @@ function partialPath(machine: Machine): string {
   return join(RESULTS_DIR, `${stamp(machine)}.partial.json`);
 }
 
-async function startRows(
+/** How the Node rows' processes start: under a wrapper such as callgrind, with V8 flags. */
+export type RowStart = Pick<StartChildOptions, "wrapper" | "execArgv" | "readyTimeoutMs"> & {
+  /** How long each probe may take (default 5 s): a row under valgrind is ~50× slower. */
+  readonly probeTimeoutMs?: number;
+};
+
+/** Starts the `wanted` rows, each probed; a row that fails to start or answer is left out with a note. */
+export async function startRows(
   bench: Workbench,
   wanted: readonly string[],
   notes: string[],
   baselines: ReadonlyMap<string, string>,
   baselineEngine: string = parseConfig({}).upstream.engine,
+  start: RowStart = {},
 ): Promise<LiveRow[]> {
   const rows: LiveRow[] = [];
   const tls = { certFile: bench.certFile, keyFile: bench.keyFile };
@@ -118,7 +126,7 @@ async function startRows(
   ] as const) {
     await attempt(id, async () => {
       const options = { backendUrl: bench.backendUrl, ...tls, ...(redisUrl === undefined ? {} : { redisUrl }) };
-      const child = await startNodeChild(`floor-${id}`, benchScript("floor.js"), options);
+      const child = await startNodeChild(`floor-${id}`, benchScript("floor.js"), options, start);
       bench.onStop(() => child.stop());
       return {
         id,
@@ -136,11 +144,12 @@ async function startRows(
     for (const engine of ENGINES) {
       const id = `${limited ? "c" : "d"}-${engine}`;
       await attempt(id, async () => {
-        const run = await startGatewayChild(bench, id, {
-          engine,
-          logLevel: "info",
-          ...(limited ? { redisUrl: bench.redis.url } : {}),
-        });
+        const run = await startGatewayChild(
+          bench,
+          id,
+          { engine, logLevel: "info", ...(limited ? { redisUrl: bench.redis.url } : {}) },
+          start,
+        );
         return {
           id,
           label: limited
@@ -172,7 +181,7 @@ async function startRows(
           `${script} does not exist: build it there (npx tsc -p tsconfig.bench.json, with node_modules installed or linked)`,
         );
       const options = { engine: baselineEngine, logLevel: "info", redisUrl: bench.redis.url };
-      const run = await startGatewayChild(bench, id, options, [], script);
+      const run = await startGatewayChild(bench, id, options, { ...start, script });
       return {
         id,
         label: `row (c), engine ${baselineEngine}, built in ${dir} (${describeCheckout(dir)})`,
@@ -195,7 +204,7 @@ async function startRows(
   ] as const) {
     await attempt(id, async () => {
       const options = { backendUrl: bench.backendUrl, ...tls, redisUrl: bench.redis.url };
-      const child = await startNodeChild(name, benchScript(`${name}.js`), options);
+      const child = await startNodeChild(name, benchScript(`${name}.js`), options, start);
       bench.onStop(() => child.stop());
       return { id, label, url: benchUrl(child.port), pid: child.pid, usesRedis: true };
     });
@@ -219,15 +228,18 @@ async function startRows(
   // every row must answer what the backend answers; rows with auth must refuse a wrong token
   const checked: LiveRow[] = [];
   for (const row of rows) {
-    const problem = await check(bench, row).catch((error: unknown) => firstLine(error));
+    const problem = await check(bench, row, start.probeTimeoutMs).catch((error: unknown) => firstLine(error));
     if (problem === undefined) checked.push(row);
     else notes.push(`row ${row.id} skipped: ${problem}`);
   }
   return checked;
 }
 
-async function check(bench: Workbench, row: LiveRow): Promise<string | undefined> {
-  const ca = row.url.startsWith("https:") ? { ca: bench.ca } : {};
+async function check(bench: Workbench, row: LiveRow, timeoutMs?: number): Promise<string | undefined> {
+  const ca = {
+    ...(row.url.startsWith("https:") ? { ca: bench.ca } : {}),
+    ...(timeoutMs === undefined ? {} : { timeoutMs }),
+  };
   const ok = await probe({ url: row.url, headers: LOAD_HEADERS, ...ca });
   if (ok.status !== 200 || !isBenchBody(ok.body)) return `answered ${ok.status} ${ok.body.toString().slice(0, 200)}`;
   if (/^c[-@]/.test(row.id) && ok.headers["ratelimit-policy"] === undefined) return "no RateLimit-Policy header";

@@ -6,6 +6,8 @@ export const USAGE = `npm run bench -- [mode] [options]
 modes (default: the interleaved throughput run):
   --memory              memory per idle TLS connection, RSS while 50 MB stream through, RSS after a soak
   --profile             node --cpu-prof of the gateway (row c) under load, summarized (top self time)
+  --instructions        instructions per request of each row under valgrind's callgrind: counts, not times, so
+                        they repeat within a fraction of a per cent on a busy machine (slow: ~1 min per row)
   --render FILE.json    rewrite a throughput run's Markdown from its JSON (after a change to the report)
 
 throughput options:
@@ -20,6 +22,10 @@ throughput options:
                         worktree of the commit before a change, to compare before and after in one interleaved
                         run; may be given more than once; --engine picks its engine (default: the default)
 
+instructions options (also --rows, --repeats, --connections, --quick):
+  --requests N          requests counted per row and round (default 2000; quick 300)
+  --warmup-requests N   requests before the first count of a row, for the JIT (default 5000; quick 500)
+
 memory / profile options:
   --engine NAME         the gateway's forwarding engine (default: the configuration's default)
   --no-limit            profile: row (d), without the rate limit, to tell the limit's cost apart
@@ -31,7 +37,7 @@ memory / profile options:
 `;
 
 export interface Flags {
-  readonly mode: "throughput" | "memory" | "profile" | "render";
+  readonly mode: "throughput" | "memory" | "profile" | "instructions" | "render";
   /** The results JSON to render again (mode "render"). */
   readonly render: string | undefined;
   readonly quick: boolean;
@@ -49,6 +55,9 @@ export interface Flags {
   readonly soakS: number;
   readonly idle: number;
   readonly streamMb: number;
+  /** Instructions mode: requests counted per row and round, and requests before a row's first count. */
+  readonly requests: number;
+  readonly warmupRequests: number;
   /** The command as typed, for the report. */
   readonly command: string;
 }
@@ -60,6 +69,9 @@ export function parseFlags(argv: readonly string[]): Flags | undefined {
       help: { type: "boolean", short: "h" },
       memory: { type: "boolean" },
       profile: { type: "boolean" },
+      instructions: { type: "boolean" },
+      requests: { type: "string" },
+      "warmup-requests": { type: "string" },
       render: { type: "string" },
       quick: { type: "boolean" },
       duration: { type: "string" },
@@ -78,19 +90,28 @@ export function parseFlags(argv: readonly string[]): Flags | undefined {
     strict: true,
   });
   if (values.help) return undefined;
-  if (values.memory && values.profile) throw new Error("--memory and --profile are separate runs: pick one");
+  const modes = [values.memory, values.profile, values.instructions].filter(Boolean).length;
+  if (modes > 1) throw new Error("--memory, --profile and --instructions are separate runs: pick one");
   const quick = values.quick ?? false;
-  const mode = values.render ? "render" : values.memory ? "memory" : values.profile ? "profile" : "throughput";
+  const mode = values.render
+    ? "render"
+    : values.memory
+      ? "memory"
+      : values.profile
+        ? "profile"
+        : values.instructions
+          ? "instructions"
+          : "throughput";
   const tool = values.tool ?? defaultTool();
   if (tool !== "wrk" && tool !== "autocannon") throw new Error(`--tool: wrk or autocannon, not ${tool}`);
-  const defaultConnections = mode === "profile" ? "50" : "10,50";
+  const defaultConnections = mode === "profile" ? "50" : mode === "instructions" ? "1" : "10,50";
   return {
     mode,
     render: values.render,
     quick,
     durationS: number("--duration", values.duration, quick ? 3 : 10),
     warmupS: number("--warmup", values.warmup, quick ? 1 : 5),
-    repeats: number("--repeats", values.repeats, quick ? 1 : 3),
+    repeats: number("--repeats", values.repeats, quick || mode === "instructions" ? 1 : 3),
     connections: (values.connections ?? defaultConnections).split(",").map((c) => number("--connections", c, 0)),
     rows: values.rows?.split(",").map((row) => row.trim()),
     tool,
@@ -100,6 +121,8 @@ export function parseFlags(argv: readonly string[]): Flags | undefined {
     soakS: number("--soak", values.soak, quick ? 10 : 120),
     idle: number("--idle", values.idle, quick ? 1_000 : 10_000),
     streamMb: number("--stream-mb", values["stream-mb"], 50),
+    requests: number("--requests", values.requests, quick ? 300 : 2_000),
+    warmupRequests: number("--warmup-requests", values["warmup-requests"], quick ? 500 : 5_000),
     command: ["npm run bench", ...(argv.length > 0 ? ["--", ...argv] : [])].join(" "),
   };
 }

@@ -23,6 +23,8 @@ export interface StartChildOptions {
   /** Where the child's stdout goes: a file descriptor (the access log), or nothing. */
   readonly stdout?: number | "ignore";
   readonly readyTimeoutMs?: number;
+  /** A command the child runs under, e.g. ["valgrind", "--tool=callgrind", ...]: it must exec node in place. */
+  readonly wrapper?: readonly string[];
 }
 
 /** `script` relative to dist/bench/, e.g. "backend.js". */
@@ -44,7 +46,9 @@ export async function startNodeChild(
   options: unknown,
   startOptions: StartChildOptions = {},
 ): Promise<NodeChild> {
-  const child = spawn(process.execPath, [...(startOptions.execArgv ?? []), script, JSON.stringify(options)], {
+  const [command = process.execPath, ...wrapperArgs] = [...(startOptions.wrapper ?? []), process.execPath];
+  const args = [...wrapperArgs, ...(startOptions.execArgv ?? []), script, JSON.stringify(options)];
+  const child = spawn(command, args, {
     stdio: ["ignore", startOptions.stdout ?? "ignore", "pipe", "ipc"],
   });
   if (child.pid === undefined) throw new Error(`${name}: could not spawn ${script}`);

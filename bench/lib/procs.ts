@@ -229,3 +229,9 @@ export function benchCpuUs(): number {
   for (const us of cpuSnapshot(process.pid).values()) total += us;
   return total;
 }
+
+/** User-mode CPU time one process has used so far, in microseconds (utime of /proc/<pid>/stat). */
+export function userCpuUs(pid: number): number {
+  const text = readFileSync(`/proc/${pid}/stat`, "utf8");
+  return ticksToUs(Number(text.slice(text.lastIndexOf(")") + 2).split(" ")[11]));
+}

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { ensureDevCerts } from "../../src/tls/dev-certs.js";
 import type { GatewayChildOptions } from "../gateway.js";
 import { BENCH_BODY, BENCH_PATH, BENCH_TOKEN } from "./fixture.js";
-import { benchScript, type NodeChild, startNodeChild } from "./node-child.js";
+import { benchScript, type NodeChild, type StartChildOptions, startNodeChild } from "./node-child.js";
 import { registerTempDir } from "./procs.js";
 import { type BenchRedis, startRedis } from "./redis.js";
 
@@ -68,9 +68,9 @@ export async function startGatewayChild(
   bench: Workbench,
   name: string,
   options: Omit<GatewayChildOptions, "backendUrl" | "certFile" | "keyFile">,
-  execArgv: readonly string[] = [],
-  script = benchScript("gateway.js"),
+  start: Pick<StartChildOptions, "execArgv" | "wrapper" | "readyTimeoutMs"> & { script?: string } = {},
 ): Promise<GatewayRun> {
+  const { script = benchScript("gateway.js"), ...startOptions } = start;
   const logFile = join(bench.dir, `${name}.log`);
   // O_APPEND: the harness truncates the file between measurements, and appends land at the new end
   const fd = openSync(logFile, "a");
@@ -79,7 +79,7 @@ export async function startGatewayChild(
       name,
       script,
       { ...options, backendUrl: bench.backendUrl, certFile: bench.certFile, keyFile: bench.keyFile },
-      { stdout: fd, execArgv },
+      { ...startOptions, stdout: fd },
     );
     bench.onStop(() => child.stop());
     return { child, logFile };
