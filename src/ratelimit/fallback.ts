@@ -17,7 +17,10 @@ export interface FallbackLimiterOptions {
   remote: RemoteLimiter;
   /** Gateways sharing the Redis; a `local` rule enforces limit / gatewayCount here while Redis is down. Default 1. */
   gatewayCount?: number;
-  /** The longest a take waits for Redis before the fallback answers (default 250 ms). */
+  /**
+   * The longest a take waits for Redis before the fallback answers (default 250 ms), checked every quarter of it:
+   * a take gives up between 1 and 1.25 times this.
+   */
   timeoutMs?: number;
   /** How often Redis is pinged while down (default 1000 ms): one probe per interval, not one per request. */
   probeIntervalMs?: number;
@@ -49,6 +52,7 @@ export class FallbackLimiter implements Limiter {
   readonly #timeoutMs: number;
   readonly #probeIntervalMs: number;
   readonly #logger: LimiterLogger | undefined;
+  readonly #deadlines: Deadlines;
   #mode: LimiterMode = "redis";
   #probe: NodeJS.Timeout | undefined;
   #probing = false;
@@ -59,6 +63,7 @@ export class FallbackLimiter implements Limiter {
     this.#gatewayCount = count(options.gatewayCount ?? 1, "gatewayCount");
     this.#timeoutMs = count(options.timeoutMs ?? 250, "timeoutMs");
     this.#probeIntervalMs = count(options.probeIntervalMs ?? 1000, "probeIntervalMs");
+    this.#deadlines = new Deadlines(this.#timeoutMs);
     this.#logger = options.logger;
     const now = options.now ?? (() => performance.now());
     this.#local = new MemoryLimiter({ maxKeys: options.maxLocalKeys ?? 50_000, now });
@@ -74,7 +79,7 @@ export class FallbackLimiter implements Limiter {
     if (blocked !== undefined) return blocked;
     if (this.#mode === "fallback") return this.#fallback(request);
     try {
-      const decision = await this.#withinTimeout(this.#remote.take(request));
+      const decision = await this.#deadlines.watch(this.#remote.take(request));
       this.#blocked.remember(decision);
       return decision;
     } catch (error) {
@@ -83,15 +88,10 @@ export class FallbackLimiter implements Limiter {
     }
   }
 
-  /** The remote's answer, or a rejection after timeoutMs; without a timer when the remote keeps that bound itself. */
-  #withinTimeout(take: Promise<LimitDecision>): Promise<LimitDecision> {
-    const bound = this.#remote.settlesWithinMs;
-    return bound !== undefined && bound <= this.#timeoutMs ? take : deadline(take, this.#timeoutMs);
-  }
-
   async close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#probe);
+    this.#deadlines.close();
     await Promise.all([this.#remote.close(), this.#local.close()]);
   }
 
@@ -138,7 +138,7 @@ export class FallbackLimiter implements Limiter {
     if (this.#probing || this.#closed) return;
     this.#probing = true;
     try {
-      await deadline(this.#remote.ping(), this.#timeoutMs);
+      await this.#deadlines.watch(this.#remote.ping());
       if (this.#closed) return;
       clearInterval(this.#probe);
       this.#probe = undefined;
@@ -152,24 +152,64 @@ export class FallbackLimiter implements Limiter {
   }
 }
 
+interface Watched {
+  readonly dueAt: number;
+  readonly reject: (error: Error) => void;
+}
+
 /**
- * Rejects when the promise has not settled within ms; a late answer is dropped. One promise and one timer: this
- * runs for every limited request.
+ * Gives up on promises that have not settled within `ms`, a late answer being dropped. One sweep every quarter of
+ * `ms` while any is pending, instead of a timer set and cleared for every limited request: a timer costs more than
+ * the rest of the bookkeeping of a take together (counted in instructions, bench --instructions).
  */
-function deadline<T>(promise: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`Redis gave no answer within ${ms} ms`)), ms);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
+class Deadlines {
+  readonly #ms: number;
+  readonly #pending = new Set<Watched>();
+  #sweeper: NodeJS.Timeout | undefined;
+
+  constructor(ms: number) {
+    this.#ms = ms;
+  }
+
+  watch<T>(promise: Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      // real time, whatever clock the limits run on: the sweep's interval is real time too
+      const watched: Watched = { dueAt: performance.now() + this.#ms, reject };
+      this.#pending.add(watched);
+      if (this.#sweeper === undefined) {
+        this.#sweeper = setInterval(() => this.#sweep(), Math.max(1, Math.floor(this.#ms / 4)));
+        this.#sweeper.unref(); // a pending take must not keep a stopping process alive
+      }
+      promise.then(
+        (value) => {
+          this.#pending.delete(watched);
+          resolve(value);
+        },
+        (error: unknown) => {
+          this.#pending.delete(watched);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  close(): void {
+    clearInterval(this.#sweeper);
+    this.#sweeper = undefined;
+  }
+
+  #sweep(): void {
+    if (this.#pending.size === 0) {
+      this.close(); // restarted by the next take
+      return;
+    }
+    const now = performance.now();
+    for (const watched of this.#pending) {
+      if (watched.dueAt > now) continue;
+      this.#pending.delete(watched);
+      watched.reject(new Error(`Redis gave no answer within ${this.#ms} ms`));
+    }
+  }
 }
 
 function count(value: number, field: string): number {

@@ -36,13 +36,15 @@ export function policyField(rules: readonly CompiledRule[]): string {
 /** The current service limit of each rule the limiter reported on; undefined when it reported none. */
 export function limitField(results: readonly RuleResult[]): string | undefined {
   if (results.length === 0) return undefined;
-  return results
-    .map((result) => {
-      const item = `${quotedName(result.rule)};r=${result.remaining}`;
-      // t is optional and means "until additional quota": nothing to announce when the rule is at its full burst
-      return result.refillMs > 0 ? `${item};t=${Math.ceil(result.refillMs / 1000)}` : item;
-    })
-    .join(", ");
+  let field = limitItem(results[0] as RuleResult);
+  for (let i = 1; i < results.length; i++) field = `${field}, ${limitItem(results[i] as RuleResult)}`;
+  return field;
+}
+
+function limitItem(result: RuleResult): string {
+  const item = `${quotedName(result.rule)};r=${result.remaining}`;
+  // t is optional and means "until additional quota": nothing to announce when the rule is at its full burst
+  return result.refillMs > 0 ? `${item};t=${Math.ceil(result.refillMs / 1000)}` : item;
 }
 
 /**

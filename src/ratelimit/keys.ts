@@ -22,7 +22,10 @@ export interface KeyOptions {
    * SHA-256 of an IPv4 address is undone by hashing all 2^32 addresses.
    */
   secret?: string;
-  /** Identities whose hash is remembered (default 10 000): the busy ones are hashed once, not once a request. */
+  /**
+   * Identities whose hash is remembered, per kind (token, cert, ip; default 10 000 each): the busy ones are hashed
+   * once, not once a request.
+   */
   memo?: number;
 }
 

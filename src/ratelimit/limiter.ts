@@ -55,11 +55,6 @@ export interface Limiter {
 /** A limiter behind a network hop, which a FallbackLimiter can probe for recovery. */
 export interface RemoteLimiter extends Limiter {
   ping(): Promise<void>;
-  /**
-   * A bound the limiter itself keeps: every take settles (answers or fails) within this many milliseconds. A
-   * FallbackLimiter whose timeout is no shorter then sets no timer of its own for each take.
-   */
-  readonly settlesWithinMs?: number | undefined;
 }
 
 /** Combines rule results: the request passes only if every rule admits it. */

@@ -1,4 +1,4 @@
-import { type Cluster, Redis, type Result } from "ioredis";
+import type { Cluster, Redis, Result } from "ioredis";
 import { parseTakeReply, TakeBatcher, type TakeOutcome, takeArguments } from "./batch.js";
 import { conforms, describe } from "./gcra.js";
 import { hashTag } from "./keys.js";
@@ -46,12 +46,6 @@ interface Outcome extends TakeOutcome {
 export class RedisLimiter implements RemoteLimiter {
   readonly #client: RedisClient;
   readonly #batcher: TakeBatcher;
-  /**
-   * On a single node a take is one script call, which ioredis fails after its commandTimeout: that timer is the
-   * take's deadline, and a second one per take (FallbackLimiter's) would only cost. On Cluster a take may need a
-   * refund after its script, two commands in a row: no bound is promised.
-   */
-  readonly settlesWithinMs: number | undefined;
 
   /** Takes ownership of the client: close() closes it. */
   constructor(client: RedisClient) {
@@ -59,7 +53,6 @@ export class RedisLimiter implements RemoteLimiter {
     client.defineCommand("portcullisTake", { lua: TAKE_LUA });
     client.defineCommand("portcullisRefund", { lua: REFUND_LUA });
     this.#batcher = new TakeBatcher((numKeys, keysThenArgs) => client.portcullisTake(numKeys, ...keysThenArgs));
-    this.settlesWithinMs = client instanceof Redis ? client.options.commandTimeout : undefined;
   }
 
   async take(request: LimitRequest): Promise<LimitDecision> {

@@ -151,10 +151,3 @@ test("a remote limiter that keeps no deadline of its own is given one: a take th
   t.true(performance.now() - started < TIMEOUT_MS + 1000); // the timeout, plus slack for a busy machine
   t.is(limiter.mode(), "fallback");
 });
-
-test("on a single node the Redis limiter's deadline is its client's command timeout", (t) => {
-  const client = createRedisClient({ url: "redis://127.0.0.1:1", commandTimeoutMs: 123 });
-  const remote = new RedisLimiter(client);
-  t.teardown(() => remote.close());
-  t.is(remote.settlesWithinMs, 123);
-});
