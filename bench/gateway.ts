@@ -18,6 +18,8 @@ export interface GatewayChildOptions {
   readonly logLevel: string;
   /** Overrides of config.limits (the memory mode keeps idle connections open longer than the default 5 s). */
   readonly limits?: Record<string, number>;
+  /** rateLimit.redis.commandTimeoutMs (default 250): under valgrind, a GC pause outlasts 250 ms. */
+  readonly redisCommandTimeoutMs?: number;
 }
 
 childMain<GatewayChildOptions>(async (options) => {
@@ -37,7 +39,12 @@ childMain<GatewayChildOptions>(async (options) => {
       options.redisUrl === undefined
         ? { rules: [] }
         : {
-            redis: { url: options.redisUrl },
+            redis: {
+              url: options.redisUrl,
+              ...(options.redisCommandTimeoutMs === undefined
+                ? {}
+                : { commandTimeoutMs: options.redisCommandTimeoutMs }),
+            },
             rules: [{ name: "bench", paths: ["*"], key: "token", limit: 1_000_000_000, periodMs: 60_000 }],
           },
   };

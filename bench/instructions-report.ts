@@ -117,24 +117,33 @@ function limitVerdicts(samples: readonly InstructionSample[], c: number, calibra
   // natively, under the same V8 flags, the compiler and the GC run on the main thread too: the whole count
   const perUs = calibration === undefined ? undefined : bare.total / calibration.userUsPerReq;
   const allowance = perUs === undefined ? 0 : 2 * perUs;
+  const calibrated =
+    calibration === undefined
+      ? " No calibration run: the +2 µs allowance is left out."
+      : ` 2 µs ≈ ${k(allowance)} instructions on this machine: row (b0) natively took ` +
+        `${fixed(calibration.userUsPerReq, 1)} µs of user CPU per request over ${calibration.requests} requests ` +
+        `at c${calibration.connections}, for its instructions here at c${c} (a time, so it wanders; it scales the ` +
+        "allowance only).";
   const lines = [
-    `The floor's EVALSHA: **+${k(evalsha)}** instructions of work per request (GC ${signed(floor.gc - bare.gc)}).` +
-      (perUs === undefined
-        ? " No calibration run: the +2 µs allowance is left out."
-        : ` 2 µs ≈ ${k(allowance)} instructions on this machine: row (b0) natively took ` +
-          `${fixed(calibration?.userUsPerReq ?? 0, 1)} µs of user CPU per request over ${calibration?.requests} ` +
-          "requests, for its instructions here (a time, so it wanders; it scales the allowance only)."),
+    `The floor's EVALSHA: **${signed(evalsha)}** instructions of work per request (GC ${signed(floor.gc - bare.gc)}).${calibrated}`,
   ];
   for (const engine of ["undici", "http-proxy"]) {
     const on = cell(samples, `c-${engine}`, c);
     const off = cell(samples, `d-${engine}`, c);
     if (on === undefined || off === undefined) continue;
     const cost = on.work - off.work;
+    const numbers =
+      `**${signed(cost)}** instructions of work per request (GC ${signed(on.gc - off.gc)}; want ≤ ` +
+      `${signed(evalsha + allowance)}), ${fixed(on.scripts, 2)} scripts per request`;
+    // at one connection every take is a script of its own: fewer means the limiter answered locally (fallback)
+    const fellBack = c === 1 && on.scripts < 0.99;
+    if (evalsha <= 0 || fellBack) {
+      const why = fellBack ? "the limiter did not ask Redis for every request" : "the floor's EVALSHA measured ≤ 0";
+      lines.push(`- ? rate limit cost, ${engine}: ${numbers}: ${why}, no verdict`);
+      continue;
+    }
     const ok = cost <= evalsha + allowance && on.scripts <= 1.01;
-    lines.push(
-      `- ${ok ? "✓" : "✗"} rate limit cost, ${engine}: **+${k(cost)}** instructions of work per request ` +
-        `(GC ${signed(on.gc - off.gc)}; want ≤ +${k(evalsha + allowance)}), ${fixed(on.scripts, 2)} scripts per request`,
-    );
+    lines.push(`- ${ok ? "✓" : "✗"} rate limit cost, ${engine}: ${numbers}`);
   }
   return lines;
 }

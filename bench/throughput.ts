@@ -2,6 +2,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { parseConfig } from "../src/config/load.js";
+import type { GatewayChildOptions } from "./gateway.js";
 import type { Flags } from "./lib/flags.js";
 import { runLoad } from "./lib/load.js";
 import { NGINX_BIN, startNginx } from "./lib/nginx.js";
@@ -91,6 +92,8 @@ function partialPath(machine: Machine): string {
 export type RowStart = Pick<StartChildOptions, "wrapper" | "execArgv" | "readyTimeoutMs"> & {
   /** How long each probe may take (default 5 s): a row under valgrind is ~50× slower. */
   readonly probeTimeoutMs?: number;
+  /** Options of every Portcullis row (c, d, baselines), e.g. limits. */
+  readonly gateway?: Pick<GatewayChildOptions, "limits" | "redisCommandTimeoutMs">;
 };
 
 /** Starts the `wanted` rows, each probed; a row that fails to start or answer is left out with a note. */
@@ -147,7 +150,7 @@ export async function startRows(
         const run = await startGatewayChild(
           bench,
           id,
-          { engine, logLevel: "info", ...(limited ? { redisUrl: bench.redis.url } : {}) },
+          { ...start.gateway, engine, logLevel: "info", ...(limited ? { redisUrl: bench.redis.url } : {}) },
           start,
         );
         return {
@@ -180,7 +183,7 @@ export async function startRows(
         throw new Error(
           `${script} does not exist: build it there (npx tsc -p tsconfig.bench.json, with node_modules installed or linked)`,
         );
-      const options = { engine: baselineEngine, logLevel: "info", redisUrl: bench.redis.url };
+      const options = { ...start.gateway, engine: baselineEngine, logLevel: "info", redisUrl: bench.redis.url };
       const run = await startGatewayChild(bench, id, options, { ...start, script });
       return {
         id,

@@ -40,10 +40,12 @@ export interface InstructionSplit {
   readonly compile: number;
 }
 
+// The collectors themselves; allocation's slow paths (a new page, a free-list refill) stay work: requests cause them
 const GC =
-  /Scaveng|Marking|MarkCompact|Sweep|Evacuat|v8::internal::Heap::|heap::|Pretenuring|BodyDescriptor|SlotCallback|RecordMigrated|SemiSpace|NewSpace|PagedSpace|MemoryChunk|RememberedSet|SlotSet|MarkBit|GCTracer|WeakObjects|MinorGC|LargeObjectSpace|MainAllocator|FreeList|cppgc/;
+  /Scaveng|Marking|MarkCompact|Sweep|Evacuat|heap::base|Pretenuring|BodyDescriptor|SlotCallback|RecordMigrated|SemiSpace|MemoryChunk|RememberedSet|SlotSet|MarkBit|GCTracer|WeakObjects|MinorGC|cppgc|Heap::(CollectGarbage|PerformGarbageCollection|GarbageCollection)/;
+// V8's own parsers only: Node's HTTP parser and JSON.parse (JsonParser) are the requests' work
 const COMPILE =
-  /compiler::|Turbofan|[Mm]aglev|interpreter::|Parser|Scanner|v8::internal::Compiler::|BytecodeGenerator|v8::internal::Zone|baseline::|Assembler|RegExpCompiler/;
+  /compiler::|Turbofan|[Mm]aglev|interpreter::|v8::internal::(Parser|ParserBase|PreParser|Scanner|Compiler)\b|v8::internal::Compiler::|BytecodeGenerator|v8::internal::Zone|baseline::|Assembler|RegExpCompiler/;
 
 type Kind = "gc" | "compile" | "other";
 

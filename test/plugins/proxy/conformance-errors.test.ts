@@ -83,7 +83,7 @@ conformance(
     await eventually(() => gw.logs.length > 0 || upstreamClosed, 300); // the head has reached the gateway
     await sleep(100);
     req.destroy();
-    t.true(await eventually(() => upstreamClosed, 2_000), "the backend saw its response abandoned");
+    t.true(await eventually(() => upstreamClosed, 5_000), "the backend saw its response abandoned");
     await eventually(() => gw.logs.some((line) => line.msg === "request"), 2_000);
     t.deepEqual(
       gw.logs.filter((line) => line.level === "error").map((line) => line.msg),
