@@ -69,17 +69,6 @@ export class TakeBatcher {
   }
 }
 
-// "T,burst*T" of a rule, as TAKE_LUA reads it: built once per rule
-const rateStrings = new WeakMap<LimitEntry["rule"], string>();
-function ratesOf(rule: LimitEntry["rule"]): string {
-  let rates = rateStrings.get(rule);
-  if (rates === undefined) {
-    rates = `${rule.emissionUs},${rule.capacityUs}`;
-    rateStrings.set(rule, rates);
-  }
-  return rates;
-}
-
 /** TAKE_LUA's KEYS then ARGV for these requests, each its rules' entries (layout in scripts.ts). */
 export function takeArguments(requests: readonly (readonly LimitEntry[])[]): {
   keyCount: number;
@@ -89,7 +78,7 @@ export function takeArguments(requests: readonly (readonly LimitEntry[])[]): {
   if (only?.length === 1) {
     // one request of one rule, the usual batch at low concurrency: no lists to join
     const [{ key, rule }] = only as readonly [LimitEntry];
-    return { keyCount: 1, keysThenArgs: [key, "1", ratesOf(rule)] };
+    return { keyCount: 1, keysThenArgs: [key, "1", rule.scriptRates] };
   }
   const keysThenArgs: string[] = [];
   const counts: number[] = [];
@@ -98,7 +87,7 @@ export function takeArguments(requests: readonly (readonly LimitEntry[])[]): {
     counts.push(entries.length);
     for (const { key, rule } of entries) {
       keysThenArgs.push(key);
-      rates.push(ratesOf(rule));
+      rates.push(rule.scriptRates);
     }
   }
   const keyCount = keysThenArgs.length;

@@ -5,32 +5,9 @@
 import type { LimitDecision, RuleResult } from "./limiter.js";
 import type { CompiledRule } from "./rules.js";
 
-// A rule's quoted name and policy item never change: built once per rule, not once per request
-const quotedNames = new WeakMap<CompiledRule, string>();
-const policyItems = new WeakMap<CompiledRule, string>();
-
-function quotedName(rule: CompiledRule): string {
-  let quoted = quotedNames.get(rule);
-  if (quoted === undefined) {
-    quoted = sfString(rule.name);
-    quotedNames.set(rule, quoted);
-  }
-  return quoted;
-}
-
-function policyItem(rule: CompiledRule): string {
-  let item = policyItems.get(rule);
-  if (item === undefined) {
-    item = `${quotedName(rule)};q=${rule.limit};w=${Math.max(1, Math.ceil(rule.periodMs / 1000))}`;
-    if (rule.burst !== rule.limit) item = `${item};portcullis-burst=${rule.burst}`;
-    policyItems.set(rule, item);
-  }
-  return item;
-}
-
 /** Every policy that applied to the request, whatever the decision. */
 export function policyField(rules: readonly CompiledRule[]): string {
-  return rules.length === 1 ? policyItem(rules[0] as CompiledRule) : rules.map(policyItem).join(", ");
+  return rules.length === 1 ? (rules[0] as CompiledRule).policyItem : rules.map((rule) => rule.policyItem).join(", ");
 }
 
 /** The current service limit of each rule the limiter reported on; undefined when it reported none. */
@@ -42,7 +19,7 @@ export function limitField(results: readonly RuleResult[]): string | undefined {
 }
 
 function limitItem(result: RuleResult): string {
-  const item = `${quotedName(result.rule)};r=${result.remaining}`;
+  const item = `${result.rule.quotedName};r=${result.remaining}`;
   // t is optional and means "until additional quota": nothing to announce when the rule is at its full burst
   return result.refillMs > 0 ? `${item};t=${Math.ceil(result.refillMs / 1000)}` : item;
 }
@@ -69,9 +46,4 @@ export function rateLimitHeaders(
     headers["RateLimit-Reset"] = String(Math.ceil(tightest.resetMs / 1000));
   }
   return headers;
-}
-
-/** An sf-string: quoted, with `\` and `"` escaped (rule names are validated to need neither, but stay safe). */
-function sfString(text: string): string {
-  return `"${text.replace(/[\\"]/g, "\\$&")}"`;
 }

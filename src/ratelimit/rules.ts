@@ -45,6 +45,13 @@ export interface CompiledRule {
   /** GCRA capacity burst*T: how far ahead of now the theoretical arrival time may run. */
   readonly capacityUs: number;
   readonly patterns: readonly RegExp[];
+  // Built once per rule rather than once per request (or looked up per request in a WeakMap):
+  /** The name as an RFC 8941 sf-string, as the RateLimit header names the policy. */
+  readonly quotedName: string;
+  /** The rule's item of RateLimit-Policy: `"name";q=limit;w=seconds`. */
+  readonly policyItem: string;
+  /** `T,burst*T` as the rate-limit script reads a rule. */
+  readonly scriptRates: string;
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
@@ -92,7 +99,7 @@ function compileRule(rule: RateLimitRule, index: number): CompiledRule {
 function build(rule: RateLimitRule, fallback: RuleFallback): CompiledRule {
   const burst = rule.burst ?? rule.limit;
   const emissionUs = Math.ceil((rule.periodMs * 1000) / rule.limit);
-  return {
+  return withStrings({
     name: rule.name,
     key: rule.key,
     limit: rule.limit,
@@ -103,7 +110,22 @@ function build(rule: RateLimitRule, fallback: RuleFallback): CompiledRule {
     emissionUs,
     capacityUs: emissionUs * burst,
     patterns: rule.paths.map(compilePattern),
-  };
+  });
+}
+
+type RuleStrings = "quotedName" | "policyItem" | "scriptRates";
+
+/** The rule with the strings headers and the script need, from its numbers. */
+function withStrings(rule: Omit<CompiledRule, RuleStrings>): CompiledRule {
+  const quotedName = sfString(rule.name);
+  let policyItem = `${quotedName};q=${rule.limit};w=${Math.max(1, Math.ceil(rule.periodMs / 1000))}`;
+  if (rule.burst !== rule.limit) policyItem = `${policyItem};portcullis-burst=${rule.burst}`;
+  return { ...rule, quotedName, policyItem, scriptRates: `${rule.emissionUs},${rule.capacityUs}` };
+}
+
+/** An sf-string: quoted, with `\` and `"` escaped (rule names are validated to need neither, but stay safe). */
+function sfString(text: string): string {
+  return `"${text.replace(/[\\"]/g, "\\$&")}"`;
 }
 
 /**
@@ -116,7 +138,7 @@ export function localShare(rule: CompiledRule, gatewayCount: number): CompiledRu
   const limit = divide(rule.limit);
   const burst = divide(rule.burst);
   const emissionUs = Math.ceil((rule.periodMs * 1000) / limit);
-  return { ...rule, limit, burst, emissionUs, capacityUs: emissionUs * burst };
+  return withStrings({ ...rule, limit, burst, emissionUs, capacityUs: emissionUs * burst });
 }
 
 /** The rules whose patterns match a request path ("/v1/secret/foo" is matched as "secret/foo"), in rule order. */
