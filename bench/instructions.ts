@@ -20,7 +20,7 @@ import { ALL_ROWS, type LiveRow, startRows } from "./throughput.js";
 // `npm run bench -- --instructions`: every Node row under valgrind's callgrind, a fixed number of requests counted
 // in instructions. CPU time per request of one unchanged row moves by up to 2× on these shared VMs, so a difference
 // of a few µs (the rate limit's cost against the floor's one EVALSHA) never gets a verdict from time; instruction
-// counts repeat within a fraction of a per cent. They leave out the kernel's work (the syscalls, which every row
+// counts repeat within about ±1 %. They leave out the kernel's work (the syscalls, which every row
 // makes alike per request at one connection) and cache misses; the throughput run measures those.
 
 /** Rows that are Node processes of ours to wrap: not (a), the backend, nor (f), nginx. */

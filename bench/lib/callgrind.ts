@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 
 // Instruction counts from valgrind's callgrind: a count, not a time, so a row measured twice gives the same figure
-// within a fraction of a per cent however busy the machine is (CPU time per request moves by up to 2× here).
+// within about ±1 % however busy the machine is (CPU time per request moves by up to 2× here).
 // V8's garbage collector and JIT compiler are counted apart from the rest: how much of either lands in a window of a
 // few thousand requests depends on when a major GC or a re-optimization happens to fall, and would drown a
 // difference of a few per cent in the requests' own work.
@@ -45,7 +45,7 @@ const GC =
   /Scaveng|Marking|MarkCompact|Sweep|Evacuat|heap::base|Pretenuring|BodyDescriptor|SlotCallback|RecordMigrated|SemiSpace|MemoryChunk|RememberedSet|SlotSet|MarkBit|GCTracer|WeakObjects|MinorGC|cppgc|Heap::(CollectGarbage|PerformGarbageCollection|GarbageCollection)/;
 // V8's own parsers only: Node's HTTP parser and JSON.parse (JsonParser) are the requests' work
 const COMPILE =
-  /compiler::|Turbofan|[Mm]aglev|interpreter::|v8::internal::(Parser|ParserBase|PreParser|Scanner|Compiler)\b|v8::internal::Compiler::|BytecodeGenerator|v8::internal::Zone|baseline::|Assembler|RegExpCompiler/;
+  /compiler::|Turbofan|[Mm]aglev|interpreter::|v8::internal::(Parser|ParserBase|PreParser|Scanner|Compiler)\b|BytecodeGenerator|v8::internal::Zone|baseline::|Assembler|RegExpCompiler/;
 
 type Kind = "gc" | "compile" | "other";
 

@@ -7,7 +7,7 @@ modes (default: the interleaved throughput run):
   --memory              memory per idle TLS connection, RSS while 50 MB stream through, RSS after a soak
   --profile             node --cpu-prof of the gateway (row c) under load, summarized (top self time)
   --instructions        instructions per request of each row under valgrind's callgrind: counts, not times, so
-                        they repeat within a fraction of a per cent on a busy machine (slow: ~3 min per row)
+                        they repeat within about ±1 % on a busy machine (slow: ~3 min per row)
   --render FILE.json    rewrite a throughput run's Markdown from its JSON (after a change to the report)
 
 throughput options:

@@ -74,12 +74,6 @@ export function takeArguments(requests: readonly (readonly LimitEntry[])[]): {
   keyCount: number;
   keysThenArgs: string[];
 } {
-  const only = requests.length === 1 ? requests[0] : undefined;
-  if (only?.length === 1) {
-    // one request of one rule, the usual batch at low concurrency: no lists to join
-    const [{ key, rule }] = only as readonly [LimitEntry];
-    return { keyCount: 1, keysThenArgs: [key, "1", rule.scriptRates] };
-  }
   const keysThenArgs: string[] = [];
   const counts: number[] = [];
   const rates: string[] = [];
