@@ -171,13 +171,14 @@ async function createLimiter(config: Config, logger: Logger): Promise<Limiter> {
   }
   const client = createRedisClient({
     ...compact(redis),
+    commandTimeoutMs: false, // the limiter keeps the deadline, one sweep for all commands instead of a timer each
     onError: (error) => logger.debug({ err: error.message }, "redis connection error"),
   });
   if (!(await whenReady(client, redis.connectTimeoutMs))) {
     logger.warn("Redis is not reachable at start: rate limits run locally until it is");
   }
   return new FallbackLimiter({
-    remote: new RedisLimiter(client),
+    remote: new RedisLimiter(client, { timeoutMs: redis.commandTimeoutMs }),
     gatewayCount,
     timeoutMs: redis.commandTimeoutMs,
     logger,

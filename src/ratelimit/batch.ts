@@ -1,45 +1,52 @@
-import type { LimitEntry } from "./limiter.js";
+import type { Deadlines, Tracked } from "./deadlines.js";
+import { conforms, describe } from "./gcra.js";
+import { decide, type LimitDecision, type LimitEntry, type RuleResult } from "./limiter.js";
 
-/** What TAKE_LUA said about one request. */
-export interface TakeOutcome {
-  readonly admitted: boolean;
-  /** Redis server time of the decision, in microseconds. */
-  readonly now: number;
-  /** The TAT of each of the request's keys after the decision, in the request's order. */
-  readonly tats: readonly number[];
-}
-
-/** Runs TAKE_LUA once: `numKeys`, then the keys, then ARGV (see scripts.ts for the layout); resolves its reply. */
-export type TakeScript = (numKeys: number, keysThenArgs: string[]) => Promise<unknown>;
+/** Runs TAKE_LUA once on `keys` keys: `keysThenArgs` holds the keys, then ARGV (layout in scripts.ts). */
+export type TakeScript = (keys: number, keysThenArgs: string[]) => Promise<unknown>;
 
 interface Waiting {
   readonly entries: readonly LimitEntry[];
-  resolve(outcome: TakeOutcome): void;
+  resolve(decision: LimitDecision): void;
   reject(error: unknown): void;
 }
 
 /**
- * Gathers the takes of one event-loop turn into one script call: requests that arrive together (many connections'
- * data read in one poll) cost Redis one command and the gateway one write and one read, instead of one each. Every
- * request still waits for exactly one round trip, and is decided atomically on its own (TAKE_LUA decides the
- * requests of a batch one after the other). Measured on loopback at 50 connections: the limit's cost per request
- * fell from above to below that of the floor's bare EVALSHA (README, Performance).
+ * Gathers takes into script calls: requests that arrive together (many connections' data read in one poll) cost
+ * Redis one command and the gateway one write and one read, instead of one each. Every request still waits for
+ * exactly one round trip, and is decided atomically on its own (TAKE_LUA decides the requests of a batch one after
+ * the other). A take that finds nothing on its way to Redis goes at once, alone: waiting for the end of the
+ * event-loop turn would gather nobody else at low load, and costs a setImmediate per request. Once one is on its
+ * way, the takes after it are gathered until the end of the turn. Measured on loopback at 50 connections: the
+ * limit's cost per request fell from above to below that of the floor's bare EVALSHA (README, Performance).
  */
 export class TakeBatcher {
   readonly #run: TakeScript;
+  readonly #deadlines: Deadlines | undefined;
   readonly #maxRequests: number;
   #waiting: Waiting[] = [];
   #scheduled = false;
+  #inFlight = 0;
 
-  /** `maxRequests` bounds one script's run (Redis serves nothing else meanwhile); more go in further calls. */
-  constructor(run: TakeScript, maxRequests = 128) {
+  /**
+   * `deadlines`: when given, a script call that Redis leaves unanswered past them fails its takes. `maxRequests`
+   * bounds one script's run (Redis serves nothing else meanwhile); more go in further calls.
+   */
+  constructor(run: TakeScript, deadlines?: Deadlines, maxRequests = 128) {
     this.#run = run;
+    this.#deadlines = deadlines;
     this.#maxRequests = maxRequests;
   }
 
-  take(entries: readonly LimitEntry[]): Promise<TakeOutcome> {
+  /** Decides one request's entries (at least one). */
+  take(entries: readonly LimitEntry[]): Promise<LimitDecision> {
     return new Promise((resolve, reject) => {
-      this.#waiting.push({ entries, resolve, reject });
+      const waiting: Waiting = { entries, resolve, reject };
+      if (this.#inFlight === 0 && !this.#scheduled) {
+        this.#send([waiting]);
+        return;
+      }
+      this.#waiting.push(waiting);
       if (this.#scheduled) return;
       this.#scheduled = true;
       // setImmediate runs after the poll phase: every request read in this turn is in the batch by then
@@ -57,40 +64,55 @@ export class TakeBatcher {
   }
 
   #send(batch: readonly Waiting[]): void {
-    const { keyCount, keysThenArgs } = takeArguments(batch.map((request) => request.entries));
+    const { keyCount, keysThenArgs } = takeArguments(batch);
+    let tracked: Tracked | undefined;
+    // settles the batch once: its answer, its failure or its deadline, whichever comes first
+    const done = (): boolean => {
+      if (tracked !== undefined && !this.#deadlines?.settle(tracked)) return false;
+      this.#inFlight--;
+      return true;
+    };
     const rejectAll = (error: unknown) => {
       for (const request of batch) request.reject(error);
     };
-    this.#run(keyCount, keysThenArgs).then((reply) => {
-      const parsed = parseTakeReply(reply, batch.length, keyCount);
-      if (typeof parsed === "string") return rejectAll(new Error(`the rate-limit script answered ${parsed}`));
-      settle(batch, parsed);
-    }, rejectAll);
+    this.#inFlight++;
+    tracked = this.#deadlines?.track((error) => {
+      this.#inFlight--;
+      rejectAll(error);
+    });
+    this.#run(keyCount, keysThenArgs).then(
+      (reply) => {
+        if (!done()) return;
+        const parsed = parseTakeReply(reply, batch.length, keyCount);
+        if (typeof parsed === "string") return rejectAll(new Error(`the rate-limit script answered ${parsed}`));
+        settle(batch, parsed);
+      },
+      (error: unknown) => {
+        if (done()) rejectAll(error);
+      },
+    );
   }
 }
 
-/** TAKE_LUA's KEYS then ARGV for these requests, each its rules' entries (layout in scripts.ts). */
-export function takeArguments(requests: readonly (readonly LimitEntry[])[]): {
+/** TAKE_LUA's KEYS then ARGV for these requests (layout in scripts.ts), built without intermediate lists. */
+export function takeArguments(requests: readonly { readonly entries: readonly LimitEntry[] }[]): {
   keyCount: number;
   keysThenArgs: string[];
 } {
   const keysThenArgs: string[] = [];
-  const counts: number[] = [];
-  const rates: string[] = [];
-  for (const entries of requests) {
-    counts.push(entries.length);
+  let counts = "";
+  let rates = "";
+  for (const { entries } of requests) {
+    counts = counts === "" ? `${entries.length}` : `${counts},${entries.length}`;
     for (const { key, rule } of entries) {
       keysThenArgs.push(key);
-      rates.push(rule.scriptRates);
+      rates = rates === "" ? rule.scriptRates : `${rates},${rule.scriptRates}`;
     }
   }
   const keyCount = keysThenArgs.length;
-  keysThenArgs.push(counts.join(","), rates.join(","));
+  keysThenArgs.push(counts, rates);
   return { keyCount, keysThenArgs };
 }
-
-// "now admitted d_1 ... d_n" as TAKE_LUA writes it: decimal digits only, so Number() reads exactly what was meant
-const TAKE_REPLY = /^\d+ [01]+(?: \d+)*$/;
 
 /** TAKE_LUA's reply, read. */
 export interface TakeReply {
@@ -102,32 +124,99 @@ export interface TakeReply {
 }
 
 /**
- * Reads TAKE_LUA's reply for `requests` requests over `keys` keys, or says what was wrong with it: a reply of
- * another shape would read as made-up numbers (a missing TAT as "rested": admitted).
+ * Reads TAKE_LUA's reply ("now admitted d_1 ... d_n", see scripts.ts) for `requests` requests over `keys` keys, or
+ * says what was wrong with it: a reply of another shape would read as made-up numbers (a missing TAT as "rested":
+ * admitted). Read character by character: a regular expression, a split and a Number() per field cost more than
+ * the rest of the reply's handling.
  */
 export function parseTakeReply(reply: unknown, requests: number, keys: number): TakeReply | string {
   if (typeof reply !== "string") return `a ${typeof reply}, not a string`;
-  if (!TAKE_REPLY.test(reply)) return "something that is not decimal integers and admissions";
-  const parts = reply.split(" ");
-  const flags = parts[1] ?? "";
-  if (parts.length !== 2 + keys || flags.length !== requests) {
-    return `${parts.length} fields, not ${2 + keys} for ${requests} requests`;
-  }
-  const now = Number(parts[0]);
-  const tats: number[] = new Array(keys);
-  for (let i = 0; i < keys; i++) tats[i] = now + Number(parts[2 + i]);
-  if (!Number.isSafeInteger(now) || !tats.every(Number.isSafeInteger)) return "integers too large";
+  const fields = 2 + keys;
+  const nowEnd = fieldEnd(reply, 0);
+  const now = decimal(reply, 0, nowEnd);
+  const flagsEnd = fieldEnd(reply, nowEnd + 1);
+  if (now < 0 || nowEnd === reply.length || flagsEnd - nowEnd - 1 !== requests) return shape(reply, fields, requests);
   const admitted: boolean[] = new Array(requests);
-  for (let r = 0; r < requests; r++) admitted[r] = flags[r] === "1";
+  for (let r = 0; r < requests; r++) {
+    const flag = reply.charCodeAt(nowEnd + 1 + r);
+    if (flag !== ONE && flag !== ZERO) return "an admission that is neither 0 nor 1";
+    admitted[r] = flag === ONE;
+  }
+  const tats: number[] = new Array(keys);
+  let at = flagsEnd;
+  for (let i = 0; i < keys; i++) {
+    if (at === reply.length) return shape(reply, fields, requests);
+    const end = fieldEnd(reply, at + 1);
+    const delta = decimal(reply, at + 1, end);
+    if (delta < 0) return "something that is not decimal integers and admissions";
+    tats[i] = now + delta;
+    at = end;
+  }
+  if (at !== reply.length) return shape(reply, fields, requests);
+  if (!Number.isSafeInteger(now) || !tats.every(Number.isSafeInteger)) return "integers too large";
   return { now, admitted, tats };
 }
 
-/** Hands each request its part of the reply. */
+const ZERO = 48;
+const ONE = 49;
+const SPACE = 32;
+
+/** Where the field starting at `from` ends: the next space, or the end of the text. */
+function fieldEnd(text: string, from: number): number {
+  const end = text.indexOf(" ", from);
+  return end === -1 ? text.length : end;
+}
+
+/**
+ * The decimal integer text[from, to) holds, or -1 when it is empty or holds anything else. Exact below 2^53, where
+ * every step of the sum is; past it the caller's Number.isSafeInteger refuses the (rounded) result.
+ */
+function decimal(text: string, from: number, to: number): number {
+  if (to <= from) return -1;
+  let value = 0;
+  for (let i = from; i < to; i++) {
+    const digit = text.charCodeAt(i) - ZERO;
+    if (digit < 0 || digit > 9) return -1;
+    value = value * 10 + digit;
+  }
+  return value;
+}
+
+/** What is wrong with a reply of the wrong number of fields. */
+function shape(reply: string, fields: number, requests: number): string {
+  let count = reply === "" ? 0 : 1;
+  for (let i = 0; i < reply.length; i++) if (reply.charCodeAt(i) === SPACE) count++;
+  return `${count} fields, not ${fields} for ${requests} requests`;
+}
+
+/** Hands each request of a batch its decision. */
 function settle(batch: readonly Waiting[], reply: TakeReply): void {
   let at = 0;
-  batch.forEach((request, r) => {
-    const tats = reply.tats.slice(at, at + request.entries.length);
-    at += request.entries.length;
-    request.resolve({ admitted: reply.admitted[r] === true, now: reply.now, tats });
-  });
+  for (let r = 0; r < batch.length; r++) {
+    const request = batch[r] as Waiting;
+    const admitted = reply.admitted[r] === true;
+    const results: RuleResult[] = new Array(request.entries.length);
+    for (let i = 0; i < request.entries.length; i++) {
+      results[i] = ruleResult(request.entries[i] as LimitEntry, reply.tats[at++] ?? reply.now, reply.now, admitted);
+    }
+    request.resolve(decide(results, "redis"));
+  }
+}
+
+/**
+ * What one rule says about a request, from the TAT TAKE_LUA left. In an admitted request the TAT already includes
+ * it, so the rule admitted it; in a denied one nothing was counted and the rule admits iff it conforms on its own.
+ */
+export function ruleResult(entry: LimitEntry, tat: number, now: number, requestAdmitted: boolean): RuleResult {
+  const { rule } = entry;
+  const state = describe(tat, now, rule);
+  const allowed = requestAdmitted || conforms(tat, now, rule);
+  return {
+    rule,
+    key: entry.key,
+    allowed,
+    remaining: state.remaining,
+    refillMs: state.refillMs,
+    resetMs: state.resetMs,
+  };
 }

@@ -20,8 +20,13 @@ export interface RedisClientConfig {
   password?: string;
   /** TLS to the nodes (implied by a rediss:// url). */
   tls?: boolean;
-  /** How long one command may take before it fails (default 250): a request never waits longer on Redis. */
-  commandTimeoutMs?: number;
+  /**
+   * How long one command may take before ioredis fails it (default 250): a request never waits longer on Redis.
+   * `false` sets no timer per command, for a client whose user keeps its own deadlines (a RedisLimiter given a
+   * timeoutMs): ioredis' timer costs a set and a clear per command, as much as the rest of a limited request's
+   * bookkeeping.
+   */
+  commandTimeoutMs?: number | false;
   /** How long opening a connection may take (default 1000). */
   connectTimeoutMs?: number;
   /** Upper bound of the reconnect backoff (default 2000). */
@@ -33,18 +38,20 @@ export interface RedisClientConfig {
 /**
  * Builds a client tuned for a limiter that must answer fast or not at all: no offline queue (a command while
  * disconnected fails at once, and FallbackLimiter answers instead of the request waiting), one retry at most, a
- * deadline per command, and reconnection in the background with capped exponential backoff and jitter.
+ * deadline per command (or none, for a user keeping its own), and reconnection in the background with capped
+ * exponential backoff and jitter.
  * @example
- * const limiter = new RedisLimiter(createRedisClient({ url: process.env.REDIS_URL ?? "redis://127.0.0.1:6379" }));
+ * const url = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+ * const limiter = new RedisLimiter(createRedisClient({ url, commandTimeoutMs: false }), { timeoutMs: 250 });
  */
 export function createRedisClient(config: RedisClientConfig): RedisClient {
   const modes = [config.url, config.sentinels, config.clusterNodes].filter((mode) => mode !== undefined);
   if (modes.length !== 1) throw new ConfigError("redis: set exactly one of url, sentinels, clusterNodes");
-  const commandTimeout = positive(config.commandTimeoutMs ?? 250, "commandTimeoutMs");
+  const commandTimeoutMs = config.commandTimeoutMs ?? 250;
   const maxDelay = positive(config.maxReconnectDelayMs ?? 2000, "maxReconnectDelayMs");
   const backoff = (attempt: number): number => Math.min(maxDelay, 50 * 2 ** Math.min(attempt, 10)) + jitter();
   const common = {
-    commandTimeout,
+    ...(commandTimeoutMs === false ? {} : { commandTimeout: positive(commandTimeoutMs, "commandTimeoutMs") }),
     connectTimeout: positive(config.connectTimeoutMs ?? 1000, "connectTimeoutMs"),
     maxRetriesPerRequest: 1,
     ...(config.username === undefined ? {} : { username: config.username }),
@@ -57,7 +64,7 @@ export function createRedisClient(config: RedisClientConfig): RedisClient {
 }
 
 type CommonOptions = {
-  commandTimeout: number;
+  commandTimeout?: number;
   connectTimeout: number;
   maxRetriesPerRequest: number;
   username?: string;

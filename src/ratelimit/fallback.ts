@@ -1,5 +1,6 @@
 import { ConfigError } from "../errors/gateway-error.js";
 import { BlockedKeys } from "./blocked.js";
+import { Deadlines } from "./deadlines.js";
 import type { LimitDecision, LimitEntry, Limiter, LimitRequest, RemoteLimiter, RuleResult } from "./limiter.js";
 import { MemoryLimiter } from "./memory.js";
 import { type CompiledRule, localShare } from "./rules.js";
@@ -53,6 +54,8 @@ export class FallbackLimiter implements Limiter {
   readonly #probeIntervalMs: number;
   readonly #logger: LimiterLogger | undefined;
   readonly #deadlines: Deadlines;
+  /** Whether takes need a deadline here: not when the remote keeps one no longer than ours. */
+  readonly #watchTakes: boolean;
   #mode: LimiterMode = "redis";
   #probe: NodeJS.Timeout | undefined;
   #probing = false;
@@ -64,6 +67,8 @@ export class FallbackLimiter implements Limiter {
     this.#timeoutMs = count(options.timeoutMs ?? 250, "timeoutMs");
     this.#probeIntervalMs = count(options.probeIntervalMs ?? 1000, "probeIntervalMs");
     this.#deadlines = new Deadlines(this.#timeoutMs);
+    const remoteTimeoutMs = options.remote.timeoutMs;
+    this.#watchTakes = remoteTimeoutMs === undefined || remoteTimeoutMs > this.#timeoutMs;
     this.#logger = options.logger;
     const now = options.now ?? (() => performance.now());
     this.#local = new MemoryLimiter({ maxKeys: options.maxLocalKeys ?? 50_000, now });
@@ -79,7 +84,8 @@ export class FallbackLimiter implements Limiter {
     if (blocked !== undefined) return blocked;
     if (this.#mode === "fallback") return this.#fallback(request);
     try {
-      const decision = await this.#deadlines.watch(this.#remote.take(request));
+      const taken = this.#remote.take(request);
+      const decision = await (this.#watchTakes ? this.#deadlines.watch(taken) : taken);
       this.#blocked.remember(decision);
       return decision;
     } catch (error) {
@@ -148,66 +154,6 @@ export class FallbackLimiter implements Limiter {
       // still down: the next interval tries again
     } finally {
       this.#probing = false;
-    }
-  }
-}
-
-interface Watched {
-  readonly dueAt: number;
-  readonly reject: (error: Error) => void;
-}
-
-/**
- * Gives up on promises that have not settled within `ms`, a late answer being dropped. One sweep every quarter of
- * `ms` while any is pending, instead of a timer set and cleared for every limited request: a timer costs more than
- * the rest of the bookkeeping of a take together (counted in instructions, bench --instructions).
- */
-class Deadlines {
-  readonly #ms: number;
-  readonly #pending = new Set<Watched>();
-  #sweeper: NodeJS.Timeout | undefined;
-
-  constructor(ms: number) {
-    this.#ms = ms;
-  }
-
-  watch<T>(promise: Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      // real time, whatever clock the limits run on: the sweep's interval is real time too
-      const watched: Watched = { dueAt: performance.now() + this.#ms, reject };
-      this.#pending.add(watched);
-      if (this.#sweeper === undefined) {
-        this.#sweeper = setInterval(() => this.#sweep(), Math.max(1, Math.floor(this.#ms / 4)));
-        this.#sweeper.unref(); // a pending take must not keep a stopping process alive
-      }
-      promise.then(
-        (value) => {
-          this.#pending.delete(watched);
-          resolve(value);
-        },
-        (error: unknown) => {
-          this.#pending.delete(watched);
-          reject(error);
-        },
-      );
-    });
-  }
-
-  close(): void {
-    clearInterval(this.#sweeper);
-    this.#sweeper = undefined;
-  }
-
-  #sweep(): void {
-    if (this.#pending.size === 0) {
-      this.close(); // restarted by the next take
-      return;
-    }
-    const now = performance.now();
-    for (const watched of this.#pending) {
-      if (watched.dueAt > now) continue;
-      this.#pending.delete(watched);
-      watched.reject(new Error(`Redis gave no answer within ${this.#ms} ms`));
     }
   }
 }

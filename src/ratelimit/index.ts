@@ -12,7 +12,7 @@ export type {
   RuleResult,
 } from "./limiter.js";
 export { MemoryLimiter, type MemoryLimiterOptions } from "./memory.js";
-export { type RedisClient, RedisLimiter } from "./redis.js";
+export { type RedisClient, RedisLimiter, type RedisLimiterOptions } from "./redis.js";
 export {
   type CompiledRule,
   compileRules,

@@ -54,6 +54,11 @@ export interface Limiter {
 
 /** A limiter behind a network hop, which a FallbackLimiter can probe for recovery. */
 export interface RemoteLimiter extends Limiter {
+  /**
+   * When set, every take and ping settles within 1.25 times this many milliseconds, failing when the other side is
+   * late; a FallbackLimiter with a timeout no shorter then keeps no deadline of its own on takes.
+   */
+  readonly timeoutMs?: number | undefined;
   ping(): Promise<void>;
 }
 

@@ -1,6 +1,6 @@
-import type { Cluster, Redis, Result } from "ioredis";
-import { parseTakeReply, TakeBatcher, type TakeOutcome, takeArguments } from "./batch.js";
-import { conforms, describe } from "./gcra.js";
+import type { Cluster, Redis } from "ioredis";
+import { parseTakeReply, ruleResult, TakeBatcher, takeArguments } from "./batch.js";
+import { Deadlines } from "./deadlines.js";
 import { hashTag } from "./keys.js";
 import {
   decide,
@@ -10,15 +10,8 @@ import {
   type RemoteLimiter,
   type RuleResult,
 } from "./limiter.js";
+import { LuaScript } from "./lua.js";
 import { REFUND_LUA, TAKE_LUA } from "./scripts.js";
-
-declare module "ioredis" {
-  interface RedisCommander<Context> {
-    // numKeys first: the number of keys varies with the rules a request matched
-    portcullisTake(numKeys: number, ...keysThenArgs: string[]): Result<unknown, Context>;
-    portcullisRefund(numKeys: number, ...keysThenArgs: (string | number)[]): Result<number, Context>;
-  }
-}
 
 /** A single node (URL or Sentinel) or a Cluster, as createRedisClient builds them. */
 export type RedisClient = Redis | Cluster;
@@ -28,43 +21,75 @@ interface Group {
   readonly entries: readonly LimitEntry[];
 }
 
-interface Outcome extends TakeOutcome {
+interface Outcome {
   readonly group: Group;
+  readonly admitted: boolean;
+  /** Redis server time of the decision, in microseconds. */
+  readonly now: number;
+  /** The TAT of each of the group's keys after the decision. */
+  readonly tats: readonly number[];
 }
+
+export interface RedisLimiterOptions {
+  /**
+   * The longest a take or ping waits for Redis before it fails; it fails between 1 and 1.25 times this (one sweep
+   * per quarter of it, see deadlines.ts). Without it, only the client's own command timeout, if any, applies.
+   */
+  timeoutMs?: number;
+}
+
+const TAKE = new LuaScript(TAKE_LUA);
+const REFUND = new LuaScript(REFUND_LUA);
 
 /**
  * GCRA in Redis: every rule of a request checked and counted by one atomic script, on Redis server time.
  *
- * On a single node or Sentinel that is always one round trip, shared by the requests of one event-loop turn
+ * On a single node or Sentinel that is always one round trip, shared by the requests that arrive together
  * (batch.ts). On Cluster a script may only touch one slot, so keys
  * are grouped by hash tag (keys.ts) and each group runs its own script, in parallel; when one group denies, the
  * groups that admitted the request get their count back (REFUND_LUA). Between take and refund a concurrent request
  * may see the extra count and be denied: the error is on the safe side, never an admission above the limit.
  * @example
- * const limiter = new RedisLimiter(createRedisClient({ url: "redis://127.0.0.1:6379" }));
+ * const limiter = new RedisLimiter(createRedisClient({ url: "redis://127.0.0.1:6379" }), { timeoutMs: 250 });
  */
 export class RedisLimiter implements RemoteLimiter {
+  readonly timeoutMs: number | undefined;
   readonly #client: RedisClient;
+  readonly #deadlines: Deadlines | undefined;
   readonly #batcher: TakeBatcher;
 
   /** Takes ownership of the client: close() closes it. */
-  constructor(client: RedisClient) {
+  constructor(client: RedisClient, options: RedisLimiterOptions = {}) {
     this.#client = client;
-    client.defineCommand("portcullisTake", { lua: TAKE_LUA });
-    client.defineCommand("portcullisRefund", { lua: REFUND_LUA });
-    this.#batcher = new TakeBatcher((numKeys, keysThenArgs) => client.portcullisTake(numKeys, ...keysThenArgs));
+    this.timeoutMs = options.timeoutMs;
+    this.#deadlines = options.timeoutMs === undefined ? undefined : new Deadlines(options.timeoutMs);
+    this.#batcher = new TakeBatcher((keys, keysThenArgs) => TAKE.run(client, keys, keysThenArgs), this.#deadlines);
   }
 
-  async take(request: LimitRequest): Promise<LimitDecision> {
+  take(request: LimitRequest): Promise<LimitDecision> {
     const { entries } = request;
-    if (entries.length === 0) return decide([], "redis");
-    if (!this.#client.isCluster) {
-      const { admitted, now, tats } = await this.#batcher.take(entries);
-      return decide(
-        entries.map((entry, i) => resultOf(entry, tats[i] ?? now, now, admitted)),
-        "redis",
-      );
-    }
+    if (entries.length === 0) return Promise.resolve(decide([], "redis"));
+    return this.#client.isCluster ? this.#takeInSlots(entries) : this.#batcher.take(entries);
+  }
+
+  async ping(): Promise<void> {
+    await this.#withinDeadline(this.#client.ping());
+  }
+
+  async close(): Promise<void> {
+    this.#deadlines?.close();
+    // quit() lets queued replies arrive; when not connected it would only wait, and disconnect() also stops the
+    // reconnect loop
+    if (this.#client.status === "ready") await this.#client.quit().catch(() => undefined);
+    this.#client.disconnect();
+  }
+
+  #withinDeadline<T>(promise: Promise<T>): Promise<T> {
+    return this.#deadlines === undefined ? promise : this.#deadlines.watch(promise);
+  }
+
+  /** Cluster: one script per slot the request's keys hash to, refunded where admitted if another slot denied. */
+  async #takeInSlots(entries: readonly LimitEntry[]): Promise<LimitDecision> {
     const outcomes = await Promise.all(groupByTag(entries).map((group) => this.#run(group)));
     const admitted = outcomes.every((outcome) => outcome.admitted);
     if (!admitted) await this.#refund(outcomes.filter((outcome) => outcome.admitted));
@@ -73,27 +98,16 @@ export class RedisLimiter implements RemoteLimiter {
       outcome.group.entries.forEach((entry, i) => {
         // a refunded group reports the state it was returned to
         const tat = (outcome.tats[i] ?? outcome.now) - (outcome.admitted && !admitted ? entry.rule.emissionUs : 0);
-        results[outcome.group.indexes[i] ?? 0] = resultOf(entry, tat, outcome.now, outcome.admitted);
+        results[outcome.group.indexes[i] ?? 0] = ruleResult(entry, tat, outcome.now, outcome.admitted);
       });
     }
     return decide(results, "redis");
   }
 
-  async ping(): Promise<void> {
-    await this.#client.ping();
-  }
-
-  async close(): Promise<void> {
-    // quit() lets queued replies arrive; when not connected it would only wait, and disconnect() also stops the
-    // reconnect loop
-    if (this.#client.status === "ready") await this.#client.quit().catch(() => undefined);
-    this.#client.disconnect();
-  }
-
   /** One slot's keys of one request, in a script of its own (a batch of one). */
   async #run(group: Group): Promise<Outcome> {
-    const { keyCount, keysThenArgs } = takeArguments([group.entries]);
-    const reply = await this.#client.portcullisTake(keyCount, ...keysThenArgs);
+    const { keyCount, keysThenArgs } = takeArguments([group]);
+    const reply = await this.#withinDeadline(TAKE.run(this.#client, keyCount, keysThenArgs));
     const parsed = parseTakeReply(reply, 1, keyCount);
     if (typeof parsed === "string") throw new Error(`the rate-limit script answered ${parsed}`);
     return { group, admitted: parsed.admitted[0] === true, now: parsed.now, tats: parsed.tats };
@@ -105,19 +119,10 @@ export class RedisLimiter implements RemoteLimiter {
         const args: (string | number)[] = group.entries.map((entry) => entry.key);
         for (const { rule } of group.entries) args.push(rule.emissionUs);
         // a failed refund leaves the count taken: the safe side, so the denial still stands
-        return this.#client.portcullisRefund(group.entries.length, ...args).catch(() => 0);
+        return this.#withinDeadline(REFUND.run(this.#client, group.entries.length, args)).catch(() => 0);
       }),
     );
   }
-}
-
-/**
- * What one rule says about a request. In an admitted group the TAT already includes this request, so the rule
- * admitted it; in a denied group nothing was counted and the rule admits iff it conforms on its own.
- */
-function resultOf(entry: LimitEntry, tat: number, now: number, groupAdmitted: boolean): RuleResult {
-  const allowed = groupAdmitted || conforms(tat, now, entry.rule);
-  return { rule: entry.rule, key: entry.key, allowed, ...describe(tat, now, entry.rule) };
 }
 
 function groupByTag(entries: readonly LimitEntry[]): Group[] {

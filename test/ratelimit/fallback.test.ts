@@ -19,11 +19,12 @@ interface Harness {
 
 async function harness(t: { teardown(fn: () => Promise<void>): void }, gatewayCount = 1): Promise<Harness> {
   const redis = await startRedis();
-  const client = createRedisClient({ url: redis.url, commandTimeoutMs: TIMEOUT_MS, maxReconnectDelayMs: 100 });
+  // wired as the gateway wires it: the limiter keeps the deadline, the client sets no timer per command
+  const client = createRedisClient({ url: redis.url, commandTimeoutMs: false, maxReconnectDelayMs: 100 });
   await whenReady(client, 2000);
   const logs: string[] = [];
   const logger: LimiterLogger = { warn: (_, m) => logs.push(`warn ${m}`), info: (_, m) => logs.push(`info ${m}`) };
-  const remote = new RedisLimiter(client);
+  const remote = new RedisLimiter(client, { timeoutMs: TIMEOUT_MS });
   const limiter = new FallbackLimiter({ remote, gatewayCount, timeoutMs: TIMEOUT_MS, probeIntervalMs: 100, logger });
   t.teardown(async () => {
     await limiter.close();
