@@ -1,9 +1,10 @@
 import { BackendUnavailableError, type GatewayError, RateLimitedError } from "../errors/gateway-error.js";
+import type { RequestContext } from "../pipeline/context.js";
 import { definePlugin, type Plugin, type Verdict } from "../pipeline/plugin.js";
 import { rateLimitHeaders } from "../ratelimit/headers.js";
 import { KeyBuilder, type KeyOptions } from "../ratelimit/keys.js";
-import type { LimitDecision, LimitEntry, Limiter } from "../ratelimit/limiter.js";
-import { compileRules, matchRules, type RateLimitRule } from "../ratelimit/rules.js";
+import type { LimitDecision, LimitEntry, Limiter, RuleResult } from "../ratelimit/limiter.js";
+import { type CompiledRule, compileRules, matchRules, type RateLimitRule } from "../ratelimit/rules.js";
 
 export interface LimitPluginOptions {
   rules: readonly RateLimitRule[];
@@ -35,32 +36,57 @@ export function limit(options: LimitPluginOptions): LimitPlugin {
   const { limiter } = options;
   const stage = definePlugin({
     name: "limit",
-    async handle(ctx): Promise<Verdict> {
+    handle(ctx): Verdict | Promise<Verdict> {
       const matched = matchRules(rules, ctx.path);
       if (matched.length === 0) return "continue";
-      const entries: LimitEntry[] = [];
-      for (const rule of matched) entries.push({ rule, key: keys.keyFor(rule, ctx.identity) });
-      let decision: LimitDecision;
-      try {
-        decision = await limiter.take({ entries });
-      } catch (error) {
-        // a bare RedisLimiter with Redis down: the client is not at fault (FallbackLimiter never gets here)
-        throw unavailable(1, error);
+      const entries: LimitEntry[] = new Array(matched.length);
+      for (let i = 0; i < matched.length; i++) {
+        const rule = matched[i] as CompiledRule;
+        entries[i] = { rule, key: keys.keyFor(rule, ctx.identity) };
       }
-      rateLimitHeaders(matched, decision, legacy, ctx.responseHeaders);
-      // the access line, and the per-rule decision counters of the metrics, read this
-      ctx.logFields.rateLimit = {
-        allowed: decision.allowed,
-        source: decision.source,
-        ...(decision.allowed ? {} : { retryAfterMs: decision.retryAfterMs }),
-        rules: decision.results.map((r) => ({ name: r.rule.name, allowed: r.allowed, remaining: r.remaining })),
-      };
-      if (decision.allowed) return "continue";
-      throw refusal(decision);
+      let taken: Promise<LimitDecision>;
+      try {
+        taken = limiter.take({ entries });
+      } catch (error) {
+        return rejectTake(error);
+      }
+      return taken.then((decision) => answer(ctx, matched, decision, legacy), rejectTake);
     },
     close: () => limiter.close(),
   });
   return Object.assign(stage, { limiter });
+}
+
+/** Puts the decision on the answer and in the access line; stops a denied request. */
+function answer(
+  ctx: RequestContext,
+  matched: readonly CompiledRule[],
+  decision: LimitDecision,
+  legacy: boolean,
+): Verdict {
+  rateLimitHeaders(matched, decision, legacy, ctx.responseHeaders);
+  // the access line, and the per-rule decision counters of the metrics, read this
+  ctx.logFields.rateLimit = decisionFields(decision);
+  if (decision.allowed) return "continue";
+  throw refusal(decision);
+}
+
+/** A limiter that failed (a bare RedisLimiter with Redis down; FallbackLimiter never does): not the client's fault. */
+function rejectTake(error: unknown): never {
+  throw unavailable(1, error);
+}
+
+/** The decision as the access line tells it: each rule's name, verdict and remaining requests. */
+function decisionFields(decision: LimitDecision): Record<string, unknown> {
+  const { results } = decision;
+  const rules: { name: string; allowed: boolean; remaining: number }[] = new Array(results.length);
+  for (let i = 0; i < results.length; i++) {
+    const result = results[i] as RuleResult;
+    rules[i] = { name: result.rule.name, allowed: result.allowed, remaining: result.remaining };
+  }
+  return decision.allowed
+    ? { allowed: true, source: decision.source, rules }
+    : { allowed: false, source: decision.source, retryAfterMs: decision.retryAfterMs, rules };
 }
 
 /** What a denied decision answers: 429, or 503 when the limiter could not decide; Retry-After in whole seconds. */

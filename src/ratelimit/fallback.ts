@@ -79,19 +79,19 @@ export class FallbackLimiter implements Limiter {
     return this.#mode;
   }
 
-  async take(request: LimitRequest): Promise<LimitDecision> {
+  take(request: LimitRequest): Promise<LimitDecision> {
     const blocked = this.#blocked.check(request);
-    if (blocked !== undefined) return blocked;
-    if (this.#mode === "fallback") return this.#fallback(request);
+    if (blocked !== undefined) return Promise.resolve(blocked);
+    if (this.#mode === "fallback") return Promise.resolve(this.#fallback(request));
+    let taken: Promise<LimitDecision>;
     try {
-      const taken = this.#remote.take(request);
-      const decision = await (this.#watchTakes ? this.#deadlines.watch(taken) : taken);
-      this.#blocked.remember(decision);
-      return decision;
+      taken = this.#remote.take(request);
     } catch (error) {
-      this.#enterFallback(error);
-      return this.#fallback(request);
+      return Promise.resolve(this.#fallbackAfter(error, request));
     }
+    return (this.#watchTakes ? this.#deadlines.watch(taken) : taken).then(this.#remember, (error: unknown) =>
+      this.#fallbackAfter(error, request),
+    );
   }
 
   async close(): Promise<void> {
@@ -99,6 +99,16 @@ export class FallbackLimiter implements Limiter {
     clearInterval(this.#probe);
     this.#deadlines.close();
     await Promise.all([this.#remote.close(), this.#local.close()]);
+  }
+
+  readonly #remember = (decision: LimitDecision): LimitDecision => {
+    this.#blocked.remember(decision);
+    return decision;
+  };
+
+  #fallbackAfter(error: unknown, request: LimitRequest): LimitDecision {
+    this.#enterFallback(error);
+    return this.#fallback(request);
   }
 
   #fallback(request: LimitRequest): LimitDecision {

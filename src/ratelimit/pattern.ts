@@ -21,9 +21,17 @@ export function patternProblem(pattern: unknown): string | undefined {
   return undefined;
 }
 
-/** Compiles a pattern that passed patternProblem into an anchored regular expression. */
-export function compilePattern(pattern: string): RegExp {
-  if (pattern === "*") return /^[\s\S]*$/;
+/** What a compiled pattern does: tell whether a path (after "/v1/") matches. A RegExp is one. */
+export interface PathMatcher {
+  test(path: string): boolean;
+}
+
+// "*" alone is the usual pattern of a gateway-wide rule: no regular expression to run on every request
+const EVERY_PATH: PathMatcher = { test: () => true };
+
+/** Compiles a pattern that passed patternProblem into an anchored regular expression (or "every path"). */
+export function compilePattern(pattern: string): PathMatcher {
+  if (pattern === "*") return EVERY_PATH;
   const segments = pattern.split("/");
   const parts = segments.map((segment, index) => {
     if (segment === "*") return index === segments.length - 1 ? ".+" : "[^/]+";

@@ -1,5 +1,5 @@
 import { ConfigError } from "../errors/gateway-error.js";
-import { compilePattern, patternProblem } from "./pattern.js";
+import { compilePattern, type PathMatcher, patternProblem } from "./pattern.js";
 
 /** Which identity a rule counts by. `token` without a verified token, and `cert` without a client cert, count by ip. */
 export type RuleKeyKind = "token" | "cert" | "ip" | "global";
@@ -44,7 +44,7 @@ export interface CompiledRule {
   readonly emissionUs: number;
   /** GCRA capacity burst*T: how far ahead of now the theoretical arrival time may run. */
   readonly capacityUs: number;
-  readonly patterns: readonly RegExp[];
+  readonly patterns: readonly PathMatcher[];
   // Built once per rule rather than once per request (or looked up per request in a WeakMap):
   /** The name as an RFC 8941 sf-string, as the RateLimit header names the policy. */
   readonly quotedName: string;
@@ -144,7 +144,15 @@ export function localShare(rule: CompiledRule, gatewayCount: number): CompiledRu
 /** The rules whose patterns match a request path ("/v1/secret/foo" is matched as "secret/foo"), in rule order. */
 export function matchRules(rules: readonly CompiledRule[], path: string): CompiledRule[] {
   const rest = path.startsWith("/v1/") ? path.slice(4) : path.replace(/^\/+/, "");
-  return rules.filter((rule) => rule.patterns.some((pattern) => pattern.test(rest)));
+  const matched: CompiledRule[] = [];
+  for (const rule of rules) {
+    for (const pattern of rule.patterns) {
+      if (!pattern.test(rest)) continue;
+      matched.push(rule);
+      break;
+    }
+  }
+  return matched;
 }
 
 function isPositiveInteger(value: unknown): value is number {
