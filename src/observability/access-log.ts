@@ -1,5 +1,5 @@
 import { type DestinationStream, type Logger, pino } from "pino";
-import type { RequestContext } from "../pipeline/context.js";
+import { LoggedFact, type RequestContext } from "../pipeline/context.js";
 import { hasOwnFormat, loggablePath } from "./log.js";
 
 /** Writes the one access line of a finished request. */
@@ -34,15 +34,18 @@ export function createAccessLog(logger: Logger): AccessLog {
     // an error a plugin put in the fields gets pino's error serializer, and the logger's redaction (an error may
     // carry the headers of a request it was about)
     if (fields.err !== undefined) return void logger.info(fields, "request");
+    const spliced = spliceFacts(ctx.logFields, fields);
     let json: string;
     try {
       json = JSON.stringify(fields);
     } catch {
       // a field a plugin added that JSON cannot carry (a BigInt, a cycle): pino's own serializer copes
-      logger.info(fields, "request");
+      logger.info(accessFields(ctx), "request");
       return;
     }
-    stream.write(`{"level":"info","time":"${clock.now()}"${bindings},${json.slice(1, -1)},"msg":"request"}\n`);
+    stream.write(
+      `{"level":"info","time":"${clock.now()}"${bindings},${json.slice(1, -1)}${spliced},"msg":"request"}\n`,
+    );
   };
 }
 
@@ -59,6 +62,21 @@ export function accessFields(ctx: RequestContext): Record<string, unknown> {
     client: { ip: identity.ip, certSubject: identity.certSubject, tokenId: identity.tokenId?.slice(0, 16) },
     ...ctx.logFields,
   };
+}
+
+/**
+ * Takes the LoggedFacts of `facts` out of `fields` (left undefined, which JSON.stringify skips) and returns their
+ * JSON as `,"name":json...`, to follow the other fields.
+ */
+function spliceFacts(facts: Record<string, unknown>, fields: Record<string, unknown>): string {
+  let spliced = "";
+  for (const name in facts) {
+    const fact = facts[name];
+    if (!(fact instanceof LoggedFact)) continue;
+    fields[name] = undefined;
+    spliced = `${spliced},${JSON.stringify(name)}:${fact.json}`;
+  }
+  return spliced;
 }
 
 /** The ISO time pino's isoTime writes, formatted once per millisecond rather than once per line. */

@@ -8,7 +8,7 @@ import {
   Registry,
 } from "prom-client";
 import { GatewayError } from "../errors/gateway-error.js";
-import type { RequestContext } from "../pipeline/context.js";
+import { factValue, type RequestContext } from "../pipeline/context.js";
 import type { Plugin } from "../pipeline/plugin.js";
 import { secondsUntilExpiry } from "../tls/check.js";
 import { methodClass, RouteClasses } from "./route-class.js";
@@ -166,7 +166,7 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}): Gatew
       else if (typeof backendStatus === "number" && backendStatus >= 500) {
         backendErrors.inc({ kind: "status_5xx", stage: "proxy" });
       }
-      if (rateLimit !== undefined) countDecisions(rateLimit as RateLimitFields);
+      if (rateLimit !== undefined) countDecisions(factValue(rateLimit) as RateLimitFields);
     },
     onStageError(error, ctx, stage) {
       if (!BACKEND_STAGES.has(stage)) return;

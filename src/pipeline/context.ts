@@ -52,8 +52,34 @@ export interface RequestContext {
   readonly responseHeaders: Record<string, string>;
   /** Called by the proxy stage, in order, before a backend response is sent on. */
   readonly responseHooks: ResponseHook[];
-  /** Facts for the access log, added by the stages (e.g. the rate-limit decision). */
+  /** Facts for the access log, added by the stages (e.g. the rate-limit decision), plain or as a LoggedFact. */
   readonly logFields: Record<string, unknown>;
+}
+
+/**
+ * A fact for the access log whose JSON its stage wrote along with it, for a fact logged on every request: the access
+ * line splices the text in, where JSON.stringify would walk the object in V8's generic serializer (for the rate-limit
+ * decision, 6-9 k instructions per request, more than the rest of the limit's bookkeeping). Any other serializer
+ * (another logger) gets the value through toJSON; readers of ctx.logFields take it with `factValue`.
+ */
+export class LoggedFact<T> {
+  readonly value: T;
+  /** `value` as JSON, exactly as JSON.stringify would write it. */
+  readonly json: string;
+
+  constructor(value: T, json: string) {
+    this.value = value;
+    this.json = json;
+  }
+
+  toJSON(): T {
+    return this.value;
+  }
+}
+
+/** A fact of ctx.logFields as its stage gave it: the value of a LoggedFact, anything else as it is. */
+export function factValue(fact: unknown): unknown {
+  return fact instanceof LoggedFact ? fact.value : fact;
 }
 
 export function searchParams(ctx: RequestContext): URLSearchParams {

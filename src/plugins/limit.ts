@@ -1,9 +1,9 @@
 import { BackendUnavailableError, type GatewayError, RateLimitedError } from "../errors/gateway-error.js";
-import type { RequestContext } from "../pipeline/context.js";
+import { LoggedFact, type RequestContext } from "../pipeline/context.js";
 import { definePlugin, type Plugin, type Verdict } from "../pipeline/plugin.js";
 import { rateLimitHeaders } from "../ratelimit/headers.js";
 import { KeyBuilder, type KeyOptions } from "../ratelimit/keys.js";
-import type { LimitDecision, LimitEntry, Limiter, RuleResult } from "../ratelimit/limiter.js";
+import type { DecisionSource, LimitDecision, LimitEntry, Limiter, RuleResult } from "../ratelimit/limiter.js";
 import { type CompiledRule, compileRules, matchRules, type RateLimitRule } from "../ratelimit/rules.js";
 
 export interface LimitPluginOptions {
@@ -66,7 +66,7 @@ function answer(
 ): Verdict {
   rateLimitHeaders(matched, decision, legacy, ctx.responseHeaders);
   // the access line, and the per-rule decision counters of the metrics, read this
-  ctx.logFields.rateLimit = decisionFields(decision);
+  ctx.logFields.rateLimit = decisionFact(decision);
   if (decision.allowed) return "continue";
   throw refusal(decision);
 }
@@ -77,16 +77,36 @@ function rejectTake(error: unknown): never {
 }
 
 /** The decision as the access line tells it: each rule's name, verdict and remaining requests. */
-function decisionFields(decision: LimitDecision): Record<string, unknown> {
-  const { results } = decision;
-  const rules: { name: string; allowed: boolean; remaining: number }[] = new Array(results.length);
+export interface DecisionFields {
+  readonly allowed: boolean;
+  readonly source: DecisionSource;
+  /** When denied. */
+  readonly retryAfterMs?: number;
+  readonly rules: readonly { readonly name: string; readonly allowed: boolean; readonly remaining: number }[];
+}
+
+/** The decision's log fact, its JSON written alongside (every limited request logs one: see LoggedFact). */
+export function decisionFact(decision: LimitDecision): LoggedFact<DecisionFields> {
+  const { results, source } = decision;
+  const rules: DecisionFields["rules"][number][] = new Array(results.length);
+  let rulesJson = "";
   for (let i = 0; i < results.length; i++) {
-    const result = results[i] as RuleResult;
-    rules[i] = { name: result.rule.name, allowed: result.allowed, remaining: result.remaining };
+    const { rule, allowed, remaining } = results[i] as RuleResult;
+    rules[i] = { name: rule.name, allowed, remaining };
+    const item = `{"name":${rule.jsonName},"allowed":${allowed},"remaining":${remaining}}`;
+    rulesJson = i === 0 ? item : `${rulesJson},${item}`;
   }
-  return decision.allowed
-    ? { allowed: true, source: decision.source, rules }
-    : { allowed: false, source: decision.source, retryAfterMs: decision.retryAfterMs, rules };
+  if (decision.allowed) {
+    return new LoggedFact(
+      { allowed: true, source, rules },
+      `{"allowed":true,"source":"${source}","rules":[${rulesJson}]}`,
+    );
+  }
+  const { retryAfterMs } = decision;
+  return new LoggedFact(
+    { allowed: false, source, retryAfterMs, rules },
+    `{"allowed":false,"source":"${source}","retryAfterMs":${retryAfterMs},"rules":[${rulesJson}]}`,
+  );
 }
 
 /** What a denied decision answers: 429, or 503 when the limiter could not decide; Retry-After in whole seconds. */

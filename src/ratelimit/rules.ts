@@ -48,6 +48,8 @@ export interface CompiledRule {
   // Built once per rule rather than once per request (or looked up per request in a WeakMap):
   /** The name as an RFC 8941 sf-string, as the RateLimit header names the policy. */
   readonly quotedName: string;
+  /** The name as a JSON string, as the access line names the rule. */
+  readonly jsonName: string;
   /** The rule's item of RateLimit-Policy: `"name";q=limit;w=seconds`. */
   readonly policyItem: string;
   /** `T,burst*T` as the rate-limit script reads a rule. */
@@ -113,14 +115,15 @@ function build(rule: RateLimitRule, fallback: RuleFallback): CompiledRule {
   });
 }
 
-type RuleStrings = "quotedName" | "policyItem" | "scriptRates";
+type RuleStrings = "quotedName" | "jsonName" | "policyItem" | "scriptRates";
 
 /** The rule with the strings headers and the script need, from its numbers. */
 function withStrings(rule: Omit<CompiledRule, RuleStrings>): CompiledRule {
   const quotedName = sfString(rule.name);
   let policyItem = `${quotedName};q=${rule.limit};w=${Math.max(1, Math.ceil(rule.periodMs / 1000))}`;
   if (rule.burst !== rule.limit) policyItem = `${policyItem};portcullis-burst=${rule.burst}`;
-  return { ...rule, quotedName, policyItem, scriptRates: `${rule.emissionUs},${rule.capacityUs}` };
+  const jsonName = JSON.stringify(rule.name);
+  return { ...rule, quotedName, jsonName, policyItem, scriptRates: `${rule.emissionUs},${rule.capacityUs}` };
 }
 
 /** An sf-string: quoted, with `\` and `"` escaped (rule names are validated to need neither, but stay safe). */

@@ -3,7 +3,7 @@ import test from "ava";
 import { pino } from "pino";
 import { accessFields, createAccessLog } from "../../src/observability/access-log.js";
 import { createLogger } from "../../src/observability/log.js";
-import type { RequestContext } from "../../src/pipeline/context.js";
+import { LoggedFact, type RequestContext } from "../../src/pipeline/context.js";
 
 function finishedRequest(logFields: Record<string, unknown> = {}): RequestContext {
   return {
@@ -61,6 +61,21 @@ test("the access line reads as pino would have written it: same fields, same ord
     lines.some((line) => line.includes("hvs.some-token")),
     "a token in the path is never written",
   );
+});
+
+test("a fact logged with its JSON reads as pino writes the same fact (which takes it through toJSON)", (t) => {
+  const { logger, lines } = capture();
+  const value = { allowed: false, source: "redis", retryAfterMs: 1200, rules: [{ name: "r", allowed: false }] };
+  // the text is what the line carries: it is spliced in as it is, not serialized again
+  const ctx = finishedRequest({ rateLimit: new LoggedFact(value, JSON.stringify(value)), backendStatus: 429 });
+  createAccessLog(logger)(ctx);
+  logger.child({}, { redact: { paths: [] } }).info(accessFields(ctx), "request");
+  const [framed, byPino] = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+  const { time: _a, durationMs: _d1, ...rest1 } = framed ?? {};
+  const { time: _b, durationMs: _d2, ...rest2 } = byPino ?? {};
+  t.deepEqual(rest1, rest2);
+  t.deepEqual(framed?.rateLimit, value);
+  t.is(ctx.logFields.rateLimit instanceof LoggedFact, true, "the request's own facts are left as they were");
 });
 
 test("no access line below the info level", (t) => {

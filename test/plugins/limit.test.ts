@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import test, { type ExecutionContext } from "ava";
 import { ConfigError } from "../../src/errors/gateway-error.js";
-import type { RequestContext } from "../../src/pipeline/context.js";
+import { factValue, type LoggedFact, type RequestContext } from "../../src/pipeline/context.js";
 import { definePlugin } from "../../src/pipeline/plugin.js";
 import { runPipeline } from "../../src/pipeline/run.js";
 import { limit } from "../../src/plugins/limit.js";
@@ -68,9 +68,19 @@ async function gateway(t: ExecutionContext, limiter: Limiter, legacyHeaders = fa
 }
 
 test("limit: every matched policy is announced in draft-10 syntax, on success", async (t) => {
-  const { get } = await gateway(t, new MemoryLimiter());
+  const { get, logs } = await gateway(t, new MemoryLimiter());
   const res = await get("/v1/secret/foo");
   t.is(res.status, 200);
+  const fact = logs.at(-1)?.rateLimit as LoggedFact<unknown>;
+  t.deepEqual(factValue(fact), {
+    allowed: true,
+    source: "memory",
+    rules: [
+      { name: "burst", allowed: true, remaining: 1 },
+      { name: "daily", allowed: true, remaining: 99 },
+    ],
+  });
+  t.is(fact.json, JSON.stringify(factValue(fact)));
   t.is(res.headers.get("ratelimit-policy"), `"burst";q=2;w=1, "daily";q=100;w=86400`);
   t.is(res.headers.get("ratelimit"), `"burst";r=1;t=1, "daily";r=99;t=864`);
   for (const item of res.headers.get("ratelimit-policy")?.split(", ") ?? []) t.regex(item, POLICY_ITEM);
@@ -91,7 +101,12 @@ test("limit: a denied request gets 429, Retry-After and the headers, and never r
   t.regex(denied.headers.get("ratelimit") ?? "", /^"burst";r=0;t=30, "daily";r=98;t=\d+$/);
   t.deepEqual(await denied.json(), { errors: ["rate limit exceeded, try again later"] });
   t.is(reached.length, 2);
-  t.like(logs.at(-1)?.rateLimit, { allowed: false, source: "memory" });
+  const fact = logs.at(-1)?.rateLimit;
+  t.like(factValue(fact), { allowed: false, source: "memory" });
+  const { retryAfterMs } = factValue(fact) as { retryAfterMs: number };
+  t.true(retryAfterMs > 20_000 && retryAfterMs <= 30_000, `retryAfterMs ${retryAfterMs}`); // a burst refill: 30 s
+  // the JSON the access line splices in says exactly what the value says
+  t.deepEqual(JSON.parse((fact as LoggedFact<unknown>).json), factValue(fact));
   // another token is not slowed by the first one's burst (the daily rule counts the shared ip)
   t.is((await get("/v1/secret/foo", "tok-2")).status, 200);
 });
@@ -117,6 +132,20 @@ test("limit: a limiter that fails answers 503 with Retry-After, not 500", async 
   const res = await get("/v1/secret/foo");
   t.is(res.status, 503);
   t.is(res.headers.get("retry-after"), "1");
+  t.is(reached.length, 0);
+});
+
+test("limit: a limiter that throws instead of rejecting also answers 503", async (t) => {
+  const broken: Limiter = {
+    take: () => {
+      throw new Error("not connected");
+    },
+    close: () => Promise.resolve(),
+  };
+  const { get, reached } = await gateway(t, broken);
+  const res = await get("/v1/secret/foo");
+  t.is(res.status, 503);
+  t.deepEqual(await res.json(), { errors: ["rate limiting is unavailable, try again later"] });
   t.is(reached.length, 0);
 });
 
