@@ -1,5 +1,5 @@
-import { Cluster, Redis } from "ioredis";
 import { ConfigError } from "../errors/gateway-error.js";
+import { Cluster, Redis } from "./ioredis.js";
 import type { RedisClient } from "./redis.js";
 
 export interface RedisNode {

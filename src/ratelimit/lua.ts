@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { Command } from "ioredis";
+import { Command } from "./ioredis.js";
 import type { RedisClient } from "./redis.js";
 
 // Replies are read as UTF-8 strings (the scripts answer decimal text), as ioredis' own commands read them
