@@ -10,6 +10,7 @@ export { createGateway } from "./gateway.js";
 export type { Logger } from "./observability/log.js";
 export { createLogger } from "./observability/log.js";
 export type { ClientIdentity, RequestContext, ResponseHook, UpstreamResponse } from "./pipeline/context.js";
+export { factValue, LoggedFact } from "./pipeline/context.js";
 export type { Plugin, Verdict } from "./pipeline/plugin.js";
 export { definePlugin, insertAfter, insertBefore } from "./pipeline/plugin.js";
 export type { RunningGateway } from "./server/run.js";

@@ -193,12 +193,15 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}): Gatew
 }
 
 /**
- * A counter whose increments are tallied in a plain map and handed to prom-client when scraped: prom-client's inc()
+ * A counter whose increments are tallied in plain maps and handed to prom-client when scraped: prom-client's inc()
  * validates and hashes the labels on every call, which profiled at a few per cent of the gateway's CPU per request.
- * `add` takes the label values in labelNames' order.
+ * `add` takes the label values in labelNames' order. The tallies sit in a tree of maps, one level per label, so an
+ * increment looks up the values themselves (their hashes cached in the strings) rather than a key joined from them
+ * (an array, a join and a new string to hash on every call: 1 k instructions per increment, counted).
  */
 class TallyCounter<T extends string> {
-  readonly #tallies = new Map<string, { labels: Record<T, string>; count: number }>();
+  readonly #root: TallyNode = new Map();
+  readonly #tallies: { labels: Record<T, string>; count: number }[] = [];
   readonly #names: readonly T[];
 
   constructor(configuration: CounterConfiguration<T> & { labelNames: readonly T[] }) {
@@ -208,14 +211,25 @@ class TallyCounter<T extends string> {
       ...configuration,
       collect() {
         this.reset();
-        for (const { labels, count } of tallies.values()) this.inc(labels as LabelValues<T>, count);
+        for (const { labels, count } of tallies) this.inc(labels as LabelValues<T>, count);
       },
     });
   }
 
   add(...values: string[]): void {
-    const key = values.join("\n");
-    const tally = this.#tallies.get(key);
+    let node = this.#root;
+    const last = values.length - 1;
+    for (let i = 0; i < last; i++) {
+      const value = values[i] as string;
+      let next = node.get(value);
+      if (next === undefined) {
+        next = new Map();
+        node.set(value, next);
+      }
+      node = next as TallyNode;
+    }
+    const leaf = values[last] as string;
+    const tally = node.get(leaf) as { count: number } | undefined;
     if (tally !== undefined) {
       tally.count++;
       return;
@@ -224,9 +238,14 @@ class TallyCounter<T extends string> {
     this.#names.forEach((name, i) => {
       labels[name] = values[i] ?? "";
     });
-    this.#tallies.set(key, { labels, count: 1 });
+    const created = { labels, count: 1 };
+    this.#tallies.push(created);
+    node.set(leaf, created);
   }
 }
+
+/** One level of a TallyCounter's tree: the next label's values, or at the last label, the tallies. */
+type TallyNode = Map<string, TallyNode | { count: number }>;
 
 // The default stages that call the backend: auth (token lookups), help (capabilities-self) and proxy.
 const BACKEND_STAGES = new Set(["auth", "help", "proxy"]);
