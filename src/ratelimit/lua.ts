@@ -22,15 +22,25 @@ export class LuaScript {
     this.#sha = createHash("sha1").update(lua).digest("hex");
   }
 
-  /** Runs the script on `keys` keys: `keysThenArgs` holds the keys, then ARGV. Resolves the script's reply. */
+  /**
+   * Runs the script on `keys` keys: `keysThenArgs` holds the keys, then ARGV. Resolves the script's reply; never
+   * throws, it rejects.
+   */
   run(client: RedisClient, keys: number, keysThenArgs: readonly (string | number)[]): Promise<unknown> {
-    const command = new Command("evalsha", [this.#sha, keys, ...keysThenArgs], AS_TEXT);
-    client.sendCommand(command);
-    return command.promise.catch((error: unknown) => {
-      if (!(error instanceof Error) || !error.message.includes("NOSCRIPT")) throw error;
-      const again = new Command("eval", [this.#lua, keys, ...keysThenArgs], AS_TEXT);
-      client.sendCommand(again);
-      return again.promise;
-    });
+    // a client made with a keyPrefix prefixes the keys of its own commands: these are its commands too
+    const { keyPrefix } = client.options;
+    const options = keyPrefix === undefined || keyPrefix === "" ? AS_TEXT : { ...AS_TEXT, keyPrefix };
+    try {
+      const command = new Command("evalsha", [this.#sha, keys, ...keysThenArgs], options);
+      client.sendCommand(command);
+      return command.promise.catch((error: unknown) => {
+        if (!(error instanceof Error) || !error.message.includes("NOSCRIPT")) throw error;
+        const again = new Command("eval", [this.#lua, keys, ...keysThenArgs], options);
+        client.sendCommand(again);
+        return again.promise;
+      });
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 }

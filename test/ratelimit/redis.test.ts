@@ -3,6 +3,7 @@ import { randomUUID } from "node:crypto";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 import test from "ava";
+import { Redis } from "ioredis";
 import { createRedisClient, whenReady } from "../../src/ratelimit/client.js";
 import { RedisLimiter } from "../../src/ratelimit/redis.js";
 import { type RedisServer, startRedis } from "../helpers/redis.js";
@@ -71,6 +72,17 @@ test("redis: a flushed script cache (NOSCRIPT) is reloaded without failing a tak
   await limiter.take({ entries: [e] });
   await redis.command("SCRIPT", "FLUSH");
   t.true((await limiter.take({ entries: [e] })).allowed);
+});
+
+test("redis: a client made with a keyPrefix keeps its prefix on the limiter's keys too", async (t) => {
+  const client = new Redis(redis.url, { keyPrefix: "tenant-a:", maxRetriesPerRequest: 1 });
+  await whenReady(client, 2000);
+  const limiter = new RedisLimiter(client);
+  t.teardown(() => limiter.close());
+  const e = entry(rule({ limit: 10, periodMs: 10_000 }), "i:prefixed");
+  t.true((await limiter.take({ entries: [e] })).allowed);
+  t.is(await redis.command("EXISTS", `tenant-a:${e.key}`), ":1\r\n");
+  t.is(await redis.command("EXISTS", e.key), ":0\r\n");
 });
 
 /** EVAL and EVALSHA calls Redis has served so far. */
