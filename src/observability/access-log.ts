@@ -66,7 +66,7 @@ export function accessFields(ctx: RequestContext): Record<string, unknown> {
 
 /**
  * Takes the LoggedFacts of `facts` out of `fields` (left undefined, which JSON.stringify skips) and returns their
- * JSON as `,"name":json...`, to follow the other fields.
+ * JSON as `,"name":json...`, to follow the other fields: the one difference from the order pino writes.
  */
 function spliceFacts(facts: Record<string, unknown>, fields: Record<string, unknown>): string {
   let spliced = "";

@@ -64,7 +64,7 @@ export interface RequestContext {
  */
 export class LoggedFact<T> {
   readonly value: T;
-  /** `value` as JSON, exactly as JSON.stringify would write it. */
+  /** `value` as JSON, exactly as JSON.stringify would write it (one line: the access line carries it as it is). */
   readonly json: string;
 
   constructor(value: T, json: string) {

@@ -93,7 +93,7 @@ export function decisionFact(decision: LimitDecision): LoggedFact<DecisionFields
   for (let i = 0; i < results.length; i++) {
     const { rule, allowed, remaining } = results[i] as RuleResult;
     rules[i] = { name: rule.name, allowed, remaining };
-    const item = `{"name":${rule.jsonName},"allowed":${allowed},"remaining":${remaining}}`;
+    const item = `{"name":${rule.jsonName},"allowed":${allowed},"remaining":${jsonNumber(remaining)}}`;
     rulesJson = i === 0 ? item : `${rulesJson},${item}`;
   }
   if (decision.allowed) {
@@ -105,8 +105,13 @@ export function decisionFact(decision: LimitDecision): LoggedFact<DecisionFields
   const { retryAfterMs } = decision;
   return new LoggedFact(
     { allowed: false, source, retryAfterMs, rules },
-    `{"allowed":false,"source":"${source}","retryAfterMs":${retryAfterMs},"rules":[${rulesJson}]}`,
+    `{"allowed":false,"source":"${source}","retryAfterMs":${jsonNumber(retryAfterMs)},"rules":[${rulesJson}]}`,
   );
+}
+
+/** A number as JSON.stringify writes it (a limiter of a plugin's own might report NaN). */
+function jsonNumber(value: number): number | string {
+  return Number.isFinite(value) ? value : "null";
 }
 
 /** What a denied decision answers: 429, or 503 when the limiter could not decide; Retry-After in whole seconds. */

@@ -80,12 +80,22 @@ export class TakeBatcher {
       this.#inFlight--;
       rejectAll(error);
     });
-    this.#run(keyCount, keysThenArgs).then(
+    let sent: Promise<unknown>;
+    try {
+      sent = this.#run(keyCount, keysThenArgs);
+    } catch (error) {
+      sent = Promise.reject(error);
+    }
+    sent.then(
       (reply) => {
         if (!done()) return;
         const parsed = parseTakeReply(reply, batch.length, keyCount);
         if (typeof parsed === "string") return rejectAll(new Error(`the rate-limit script answered ${parsed}`));
-        settle(batch, parsed);
+        try {
+          settle(batch, parsed);
+        } catch (error) {
+          rejectAll(error); // the requests settled already keep their decision
+        }
       },
       (error: unknown) => {
         if (done()) rejectAll(error);

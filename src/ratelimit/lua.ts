@@ -11,7 +11,8 @@ const AS_TEXT = { replyEncoding: "utf8" } as const;
  * defineCommand because that wraps every call in an argument copy, a second Command class, a per-call closure and
  * a callback adapter: 4 k instructions per call, counted side by side (bench --instructions), as much as the rest
  * of the limit's own bookkeeping. The commands are ioredis' own, so routing (Cluster slots), reconnection and
- * replies stay ioredis'.
+ * replies stay ioredis'. Unlike defineCommand, a new connection gets EVALSHA first too: the first call on a server
+ * that never saw the script (or lost it) costs two round trips, once.
  */
 export class LuaScript {
   readonly #lua: string;

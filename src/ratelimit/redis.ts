@@ -1,4 +1,5 @@
 import type { Cluster, Redis } from "ioredis";
+import { ConfigError } from "../errors/gateway-error.js";
 import { parseTakeReply, ruleResult, TakeBatcher, takeArguments } from "./batch.js";
 import { Deadlines } from "./deadlines.js";
 import { hashTag } from "./keys.js";
@@ -61,15 +62,20 @@ export class RedisLimiter implements RemoteLimiter {
   /** Takes ownership of the client: close() closes it. */
   constructor(client: RedisClient, options: RedisLimiterOptions = {}) {
     this.#client = client;
-    this.timeoutMs = options.timeoutMs;
-    this.#deadlines = options.timeoutMs === undefined ? undefined : new Deadlines(options.timeoutMs);
+    const { timeoutMs } = options;
+    if (timeoutMs !== undefined && !(Number.isSafeInteger(timeoutMs) && timeoutMs >= 1)) {
+      throw new ConfigError("RedisLimiter timeoutMs: must be a positive integer (milliseconds)");
+    }
+    this.timeoutMs = timeoutMs;
+    this.#deadlines = timeoutMs === undefined ? undefined : new Deadlines(timeoutMs);
     this.#batcher = new TakeBatcher((keys, keysThenArgs) => TAKE.run(client, keys, keysThenArgs), this.#deadlines);
   }
 
   take(request: LimitRequest): Promise<LimitDecision> {
     const { entries } = request;
     if (entries.length === 0) return Promise.resolve(decide([], "redis"));
-    return this.#client.isCluster ? this.#takeInSlots(entries) : this.#batcher.take(entries);
+    // on Cluster a denial's refund follows the take: one deadline over both keeps the whole take within it
+    return this.#client.isCluster ? this.#withinDeadline(this.#takeInSlots(entries)) : this.#batcher.take(entries);
   }
 
   async ping(): Promise<void> {
@@ -77,11 +83,11 @@ export class RedisLimiter implements RemoteLimiter {
   }
 
   async close(): Promise<void> {
-    this.#deadlines?.close();
-    // quit() lets queued replies arrive; when not connected it would only wait, and disconnect() also stops the
-    // reconnect loop
-    if (this.#client.status === "ready") await this.#client.quit().catch(() => undefined);
+    // quit() lets queued replies arrive, within the deadline (a Redis that stopped answering must not hold a
+    // stopping gateway); when not connected it would only wait, and disconnect() also stops the reconnect loop
+    if (this.#client.status === "ready") await this.#withinDeadline(this.#client.quit()).catch(() => undefined);
     this.#client.disconnect();
+    this.#deadlines?.close();
   }
 
   #withinDeadline<T>(promise: Promise<T>): Promise<T> {

@@ -1,5 +1,5 @@
-// The Lua run by RedisLimiter. Registered with ioredis defineCommand: ioredis sends EVALSHA, and on NOSCRIPT (a
-// restarted or failed-over server) sends the body once more, so no SCRIPT LOAD bookkeeping lives here.
+// The Lua run by RedisLimiter, through LuaScript (lua.ts): EVALSHA, and on NOSCRIPT (a restarted, flushed or
+// failed-over server) the body once more with EVAL, so no SCRIPT LOAD bookkeeping lives here.
 // A script runs atomically: no other command runs between its reads and its writes, which is what makes the
 // "all rules or none" rule and the count exact across any number of gateways.
 

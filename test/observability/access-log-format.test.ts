@@ -75,6 +75,10 @@ test("a fact logged with its JSON reads as pino writes the same fact (which take
   const { time: _b, durationMs: _d2, ...rest2 } = byPino ?? {};
   t.deepEqual(rest1, rest2);
   t.deepEqual(framed?.rateLimit, value);
+  // the same order, but for the fact: it follows the other fields (it is not serialized in place)
+  const order = Object.keys(byPino ?? {}).filter((key) => key !== "rateLimit");
+  order.splice(order.indexOf("msg"), 0, "rateLimit");
+  t.deepEqual(Object.keys(framed ?? {}), order);
   t.is(ctx.logFields.rateLimit instanceof LoggedFact, true, "the request's own facts are left as they were");
 });
 
