@@ -20,7 +20,9 @@ export interface FallbackLimiterOptions {
   gatewayCount?: number;
   /**
    * The longest a take waits for Redis before the fallback answers (default 250 ms), checked every quarter of it:
-   * a take gives up between 1 and 1.25 times this.
+   * a take gives up between 1 and 1.25 times this. A remote that keeps a deadline of its own no longer than this
+   * (`RemoteLimiter.timeoutMs`, e.g. a RedisLimiter given the same timeout) is trusted with takes; probes are always
+   * watched here.
    */
   timeoutMs?: number;
   /** How often Redis is pinged while down (default 1000 ms): one probe per interval, not one per request. */
