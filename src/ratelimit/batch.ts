@@ -2,7 +2,10 @@ import type { Deadlines, Tracked } from "./deadlines.js";
 import { conforms, describe } from "./gcra.js";
 import { decide, type LimitDecision, type LimitEntry, type RuleResult } from "./limiter.js";
 
-/** Runs TAKE_LUA once on `keys` keys: `keysThenArgs` holds the keys, then ARGV (layout in scripts.ts). */
+/**
+ * Runs TAKE_LUA once on `keys` keys: `keysThenArgs` holds the keys, then ARGV (layout in scripts.ts). Rejects, never
+ * throws (LuaScript.run).
+ */
 export type TakeScript = (keys: number, keysThenArgs: string[]) => Promise<unknown>;
 
 interface Waiting {
@@ -80,13 +83,7 @@ export class TakeBatcher {
       this.#inFlight--;
       rejectAll(error);
     });
-    let sent: Promise<unknown>;
-    try {
-      sent = this.#run(keyCount, keysThenArgs);
-    } catch (error) {
-      sent = Promise.reject(error);
-    }
-    sent.then(
+    this.#run(keyCount, keysThenArgs).then(
       (reply) => {
         if (!done()) return;
         const parsed = parseTakeReply(reply, batch.length, keyCount);

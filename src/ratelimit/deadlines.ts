@@ -22,10 +22,6 @@ export class Deadlines {
     this.#ms = ms;
   }
 
-  get ms(): number {
-    return this.#ms;
-  }
-
   /**
    * Calls `expire` once the deadline passes, unless `settle` came first. A wait begun after sweep k is given up at
    * sweep k + 5: four whole quarters after sweep k + 1, which comes after it began, and at most five after it began.

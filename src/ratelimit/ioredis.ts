@@ -13,7 +13,7 @@ export { Cluster, Command, Redis };
  * allocates it lazily, after 8 calls by default), makes the prototype fast again; it is a no-op when it already is.
  * Tested by test/ratelimit/string-prototype.test.ts, which asks V8 itself.
  */
-export function keepStringMethodsFast(): void {
+function keepStringMethodsFast(): void {
   const wrapper: object = new String(""); // an object: loads from a primitive leave the prototype as it is
   for (let i = 0; i < 64; i++) loadThrough(wrapper as { charCodeAt?: unknown });
 }
