@@ -1,4 +1,4 @@
-import type { Deadlines, Tracked } from "./deadlines.js";
+import type { Deadlines } from "./deadlines.js";
 import { conforms, describe } from "./gcra.js";
 import { decide, type LimitDecision, type LimitEntry, type RuleResult } from "./limiter.js";
 
@@ -18,10 +18,11 @@ interface Waiting {
  * Gathers takes into script calls: requests that arrive together (many connections' data read in one poll) cost
  * Redis one command and the gateway one write and one read, instead of one each. Every request still waits for
  * exactly one round trip, and is decided atomically on its own (TAKE_LUA decides the requests of a batch one after
- * the other). A take that finds nothing on its way to Redis goes at once, alone: waiting for the end of the
- * event-loop turn would gather nobody else at low load, and costs a setImmediate per request. Once one is on its
- * way, the takes after it are gathered until the end of the turn. Measured on loopback at 50 connections: the
- * limit's cost per request fell from above to below that of the floor's bare EVALSHA (README, Performance).
+ * the other). Every take waits for the end of the event-loop turn (setImmediate), even one that would go alone:
+ * sending a lone take at once saved the gateway a few thousand instructions per request at one connection, but at
+ * 10 and 50 connections it doubled the script calls of a turn (the first take alone, the rest together), and each
+ * round trip costs both processes far more in the kernel (write, wake-up, read) than the setImmediate does in
+ * user space: 6-25 % more CPU per request in side-by-side runs (README, Performance).
  */
 export class TakeBatcher {
   readonly #run: TakeScript;
@@ -29,7 +30,6 @@ export class TakeBatcher {
   readonly #maxRequests: number;
   #waiting: Waiting[] = [];
   #scheduled = false;
-  #inFlight = 0;
 
   /**
    * `deadlines`: when given, a script call that Redis leaves unanswered past them fails its takes. `maxRequests`
@@ -44,12 +44,7 @@ export class TakeBatcher {
   /** Decides one request's entries (at least one). */
   take(entries: readonly LimitEntry[]): Promise<LimitDecision> {
     return new Promise((resolve, reject) => {
-      const waiting: Waiting = { entries, resolve, reject };
-      if (this.#inFlight === 0 && !this.#scheduled) {
-        this.#send([waiting]);
-        return;
-      }
-      this.#waiting.push(waiting);
+      this.#waiting.push({ entries, resolve, reject });
       if (this.#scheduled) return;
       this.#scheduled = true;
       // setImmediate runs after the poll phase: every request read in this turn is in the batch by then
@@ -68,21 +63,12 @@ export class TakeBatcher {
 
   #send(batch: readonly Waiting[]): void {
     const { keyCount, keysThenArgs } = takeArguments(batch);
-    let tracked: Tracked | undefined;
-    // settles the batch once: its answer, its failure or its deadline, whichever comes first
-    const done = (): boolean => {
-      if (tracked !== undefined && !this.#deadlines?.settle(tracked)) return false;
-      this.#inFlight--;
-      return true;
-    };
     const rejectAll = (error: unknown) => {
       for (const request of batch) request.reject(error);
     };
-    this.#inFlight++;
-    tracked = this.#deadlines?.track((error) => {
-      this.#inFlight--;
-      rejectAll(error);
-    });
+    const tracked = this.#deadlines?.track(rejectAll);
+    // settles the batch once: its answer, its failure or its deadline, whichever comes first
+    const done = (): boolean => tracked === undefined || this.#deadlines?.settle(tracked) === true;
     this.#run(keyCount, keysThenArgs).then(
       (reply) => {
         if (!done()) return;
