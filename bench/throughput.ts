@@ -143,8 +143,9 @@ export async function startRows(
       };
     });
   }
-  for (const limited of [true, false]) {
-    for (const engine of ENGINES) {
+  // each engine's c and d side by side: the limit's cost is read from their difference within a round
+  for (const engine of ENGINES) {
+    for (const limited of [true, false]) {
       const id = `${limited ? "c" : "d"}-${engine}`;
       await attempt(id, async () => {
         const run = await startGatewayChild(

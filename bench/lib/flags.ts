@@ -16,7 +16,7 @@ throughput options:
   --warmup S            warm-up seconds before each measurement (default 5)
   --repeats N           interleaved rounds (default 3)
   --connections 10,50   concurrencies (default 10,50)
-  --rows a,b,...        a subset of rows: a b0 b c-http-proxy c-undici d-http-proxy d-undici e f
+  --rows a,b,...        a subset of rows: a b0 b c-http-proxy c-undici d-http-proxy d-undici e f g
   --tool wrk|autocannon the load generator (default wrk when installed)
   --baseline DIR        adds row c@<name of DIR>: row (c) run from another built checkout (DIR/dist), e.g. a git
                         worktree of the commit before a change, to compare before and after in one interleaved

@@ -102,6 +102,11 @@ export function fixed(value: number, digits: number): string {
   return Number.isFinite(value) ? value.toFixed(digits) : "–";
 }
 
+/** 1.25, 1 -> "+1.3"; -3 -> "−3.0" (a minus sign, as the tables print differences). */
+export function signedFixed(value: number, digits: number): string {
+  return Number.isFinite(value) ? `${value >= 0 ? "+" : "−"}${Math.abs(value).toFixed(digits)}` : "–";
+}
+
 export function mib(bytes: number): string {
   return Number.isFinite(bytes) ? `${(bytes / 2 ** 20).toFixed(1)} MiB` : "–";
 }
