@@ -22,7 +22,7 @@ interface Waiting {
  * sending a lone take at once saved the gateway a few thousand instructions per request at one connection, but at
  * 10 and 50 connections it doubled the script calls of a turn (the first take alone, the rest together), and each
  * round trip costs both processes far more in the kernel (write, wake-up, read) than the setImmediate does in
- * user space: 6-25 % more CPU per request in side-by-side runs (README, Performance).
+ * user space: 3-34 % more CPU per request in side-by-side runs (README, Performance).
  */
 export class TakeBatcher {
   readonly #run: TakeScript;
