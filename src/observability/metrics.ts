@@ -3,7 +3,6 @@ import {
   type CounterConfiguration,
   collectDefaultMetrics,
   Gauge,
-  Histogram,
   type LabelValues,
   Registry,
 } from "prom-client";
@@ -12,6 +11,7 @@ import { factValue, type RequestContext } from "../pipeline/context.js";
 import type { Plugin } from "../pipeline/plugin.js";
 import { secondsUntilExpiry } from "../tls/check.js";
 import { methodClass, RouteClasses } from "./route-class.js";
+import { TallyHistogram } from "./tally-histogram.js";
 
 export interface GatewayMetricsOptions {
   /** Also collect the process metrics (CPU, memory, event loop lag, GC) into the registry. Default true. */
@@ -72,14 +72,14 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}): Gatew
     labelNames: ["route", "method", "status"] as const,
     registers,
   });
-  const duration = new Histogram({
+  const duration = new TallyHistogram({
     name: "portcullis_request_duration_seconds",
     help: "Time from the request's arrival to the end of its answer, by route class",
-    labelNames: ["route"] as const,
+    labelName: "route",
     buckets: SECONDS,
     registers,
   });
-  const backendDuration = new Histogram({
+  const backendDuration = new TallyHistogram({
     name: "portcullis_backend_duration_seconds",
     help: "Time until the backend's response headers arrived",
     buckets: SECONDS,
@@ -159,7 +159,7 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}): Gatew
       const route = routes.of(ctx);
       const status = ctx.res.headersSent ? String(ctx.res.statusCode) : "aborted";
       requests.add(route, methodClass(ctx.req.method), status);
-      duration.observe({ route }, (performance.now() - ctx.startedAt) / 1000);
+      duration.observe((performance.now() - ctx.startedAt) / 1000, route);
       const { backendMs, backendStatus, backendError, rateLimit } = ctx.logFields;
       if (typeof backendMs === "number") backendDuration.observe(backendMs / 1000);
       if (isBackendError(backendError)) backendErrors.inc(backendError);
