@@ -52,7 +52,10 @@ export class TallyHistogram {
     for (const registry of configuration.registers) registry.registerMetric(this as unknown as Metric);
   }
 
-  /** Counts `value` under the label value `labelValue` (ignored without a label); a value that is not finite is not counted. */
+  /**
+   * Counts `value` under the label value `labelValue` (ignored without a label). A value that is not finite is not
+   * counted (prom-client throws, which in a request's end hook would lose the request's other counts).
+   */
   observe(value: number, labelValue = ""): void {
     if (!Number.isFinite(value)) return;
     const key = this.#labelName === undefined ? "" : labelValue;
