@@ -7,10 +7,10 @@ export interface Tracked {
 
 /**
  * Gives up on waits that last longer than `ms`: each is given up between 1 and 1.25 times `ms` after it began
- * (later only when the event loop itself is late; for `ms` under 4, after 5 ms, timers counting whole milliseconds). One sweep every quarter of `ms` while anything is pending,
- * counting sweeps instead of reading a clock: tracking a wait is a Set insert, where a timer per wait, or a clock
- * read per wait, cost more than the rest of a limited request's bookkeeping (counted in instructions, bench
- * --instructions).
+ * (later only when the event loop itself is late; for `ms` under 4, after 5 ms, timers counting whole
+ * milliseconds). One sweep every quarter of `ms` while anything is pending, counting sweeps instead of reading a
+ * clock: tracking a wait is a Set insert, where a timer per wait, or a clock read per wait, cost more than the rest
+ * of a limited request's bookkeeping (counted in instructions, bench --instructions).
  */
 export class Deadlines {
   readonly #ms: number;
