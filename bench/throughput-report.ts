@@ -215,22 +215,24 @@ function doneWhen(input: RenderInput, find: Finder): string[] {
       const cost = limitCostByRound(input.samples, engine, c);
       if (on === undefined || cost === undefined) continue;
       const { excess, limit, evalsha } = cost;
+      const excessMedian = median(excess);
+      const evalshaMedian = median(evalsha);
       const spread = `rounds ${excess.map((x) => signedFixed(x, 1)).join(", ")}`;
       const numbers =
-        `${signedFixed(median(excess), 1)} µs/req above the floor's EVALSHA (${spread}; want ≤ +2): the limit ` +
-        `${signedFixed(median(limit), 1)} µs (c − d), the floor's EVALSHA ${signedFixed(median(evalsha), 1)} µs (b − b0), ` +
+        `${signedFixed(excessMedian, 1)} µs/req above the floor's EVALSHA (${spread}; want ≤ +2): the limit ` +
+        `${signedFixed(median(limit), 1)} µs (c − d), the floor's EVALSHA ${signedFixed(evalshaMedian, 1)} µs (b − b0), ` +
         `medians of the rounds`;
       const trips =
         `${fixed(on.redisScriptsPerReq, 2)} scripts/req and ${fixed(on.redisCmdsPerReq, 2)} commands/req, the ` +
         `script's own included (the floor: ${fixed(floor.redisCmdsPerReq, 2)}; want one round trip)`;
-      if (median(evalsha) <= 0) {
+      if (evalshaMedian <= 0) {
         lines.push(
           `- ? rate limit cost, ${engine}, c${c}: ${numbers}: the noise exceeds the effect, no verdict; ${trips}`,
         );
         continue;
       }
       lines.push(
-        `- ${mark(median(excess) <= 2 && on.redisScriptsPerReq <= 1.01)} rate limit cost, ${engine}, c${c}: ` +
+        `- ${mark(excessMedian <= 2 && on.redisScriptsPerReq <= 1.01)} rate limit cost, ${engine}, c${c}: ` +
           `${numbers}; ${trips}`,
       );
     }
