@@ -1,6 +1,7 @@
 import test from "ava";
 import { type Responder, startBackend, TEST_TOKEN, vaultLikeOk } from "../helpers/backend.js";
 import { startGateway } from "../helpers/gateway.js";
+import { eventually } from "../plugins/proxy/suite.js";
 import { startRunning } from "./harness.js";
 
 const LOGIN_TOKEN = "hvs.login-issued-token-4242";
@@ -30,6 +31,8 @@ test("one access line per request with id, method, normalized path, status, time
   // %65 is "e": the line shows the one normalized path every stage matched and the backend received
   const reply = await gw.request("/v1/secr%65t/app?version=2");
   t.is(reply.status, 200);
+  // the line is written once the answer finished on the gateway's side, which can be after the client has read it
+  t.true(await eventually(() => gw.logs.some((line) => line.msg === "request")), "no access line");
   const access = gw.logs.filter((line) => line.msg === "request");
   t.is(access.length, 1);
   const line = access[0] as Record<string, unknown>;

@@ -6,6 +6,7 @@ import type { RequestContext } from "../../pipeline/context.js";
 import { isDirectBody, type UpstreamReply } from "./engine.js";
 import { downstreamHeaders } from "./headers.js";
 import { isLargeBody, scavengeAsItFlows } from "./scavenge.js";
+import { endAtTurnEnd } from "./turn-end.js";
 import { ClientGoneError } from "./upstream-errors.js";
 
 export interface RelayLimits {
@@ -45,7 +46,7 @@ export async function relay(ctx: RequestContext, reply: UpstreamReply, limits: R
     ctx.res.writeHead(reply.status, headers);
     // nothing has read the body yet: a small one can go out without a stream in between
     if (!large && isDirectBody(reply.body)) return reply.body.sendTo(ctx.res);
-    if (!large && arrivedWhole(reply.body)) return void ctx.res.end(reply.body.read() ?? undefined);
+    if (!large && arrivedWhole(reply.body)) return endAtTurnEnd(ctx.res, reply.body.read() ?? undefined);
   }
   if (large) scavengeAsItFlows(reply.body);
   await streamBody(reply.body, ctx.res);

@@ -3,6 +3,7 @@ import { Readable } from "node:stream";
 import { type Dispatcher, util } from "undici";
 import type { GatewayError } from "../../../errors/gateway-error.js";
 import type { DirectBody, UpstreamReply } from "../engine.js";
+import { endAtTurnEnd } from "../turn-end.js";
 import { ClientGoneError, upstreamError } from "../upstream-errors.js";
 
 const WAITING = 0; // dispatched, no response head yet: failures reject send()
@@ -85,7 +86,7 @@ export class Forward extends Readable implements Dispatcher.DispatchHandler, Dir
       return promise;
     }
     if (this.heldEnd === "complete") {
-      if (held.length === 1) res.end(held[0]);
+      if (held.length <= 1) endAtTurnEnd(res, held[0]);
       else {
         for (const chunk of held) res.write(chunk);
         res.end();
