@@ -21,6 +21,8 @@ export interface Sample extends LoadResult {
   readonly redisCmdsPerReq: number;
   /** EVAL/EVALSHA per response: the round trips a limiter made, if it sends nothing else. */
   readonly redisScriptsPerReq: number;
+  /** Cross-CPU wake-up interrupts per response, machine-wide (absent from runs before it was measured). */
+  readonly interruptsPerReq?: number;
   /** Share of the machine's CPU time used by processes that are not this run's, during the measured window. */
   readonly neighbourShare: number;
   /** Share the hypervisor stole. */
@@ -38,6 +40,7 @@ export interface Cell {
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly cpuUsPerReq: number;
+  readonly interruptsPerReq: number;
   readonly redisUsPerReq: number;
   readonly redisCmdsPerReq: number;
   readonly redisScriptsPerReq: number;
@@ -64,6 +67,7 @@ export function aggregate(rows: readonly Row[], samples: readonly Sample[], conn
         p50Ms: median(mine.map((s) => s.p50Ms)),
         p99Ms: median(mine.map((s) => s.p99Ms)),
         cpuUsPerReq: median(mine.map((s) => s.cpuUsPerReq)),
+        interruptsPerReq: median(mine.map((s) => s.interruptsPerReq ?? Number.NaN)),
         redisUsPerReq: median(mine.map((s) => s.redisUsPerReq)),
         redisCmdsPerReq: median(mine.map((s) => s.redisCmdsPerReq)),
         redisScriptsPerReq: median(mine.map((s) => s.redisScriptsPerReq)),
@@ -107,8 +111,8 @@ export function renderThroughput(input: RenderInput): string {
     out.push(
       `## ${c} connections`,
       "",
-      "| row | setup | req/s median (min–max) | p50 ms | p99 ms | CPU µs/req | Redis µs/req · scripts/req · cmds/req | vs (b) floor | vs (e) peer |",
-      "|---|---|---|---|---|---|---|---|---|",
+      "| row | setup | req/s median (min–max) | p50 ms | p99 ms | CPU µs/req | wake-up IPIs/req | Redis µs/req · scripts/req · cmds/req | vs (b) floor | vs (e) peer |",
+      "|---|---|---|---|---|---|---|---|---|---|",
     );
     for (const row of rows) {
       const cell = find(row.id, c);
@@ -119,7 +123,8 @@ export function renderThroughput(input: RenderInput): string {
       const warn = cell.failures > 0 ? ` ⚠ ${cell.failures} failed of ${cell.requests}` : "";
       out.push(
         `| ${row.id} | ${row.label} | ${kilo(cell.rps)} (${kilo(cell.rpsMin)}–${kilo(cell.rpsMax)})${warn} | ` +
-          `${fixed(cell.p50Ms, 2)} | ${fixed(cell.p99Ms, 2)} | ${fixed(cell.cpuUsPerReq, 1)} | ${redis} | ` +
+          `${fixed(cell.p50Ms, 2)} | ${fixed(cell.p99Ms, 2)} | ${fixed(cell.cpuUsPerReq, 1)} | ` +
+          `${fixed(cell.interruptsPerReq, 2)} | ${redis} | ` +
           `${ratio(cell, find("b", c))} | ${ratio(cell, find("e", c))} |`,
       );
     }

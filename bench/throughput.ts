@@ -8,7 +8,15 @@ import { runLoad } from "./lib/load.js";
 import { NGINX_BIN, startNginx } from "./lib/nginx.js";
 import { benchScript, type StartChildOptions, startNodeChild } from "./lib/node-child.js";
 import { probe } from "./lib/probe.js";
-import { benchCpuUs, cpuBetween, cpuSnapshot, hostLoad, hostTicks, ticksToUs } from "./lib/procs.js";
+import {
+  benchCpuUs,
+  cpuBetween,
+  cpuSnapshot,
+  crossCpuInterrupts,
+  hostLoad,
+  hostTicks,
+  ticksToUs,
+} from "./lib/procs.js";
 import { describeMachine, type Machine, RESULTS_DIR, stamp, writeResults } from "./lib/report.js";
 import { benchUrl, isBenchBody, LOAD_HEADERS, openWorkbench, startGatewayChild, type Workbench } from "./lib/setup.js";
 import { aggregate, type Row, renderThroughput, type Sample } from "./throughput-report.js";
@@ -293,6 +301,7 @@ async function measure(
   const warm = await runLoad(flags.tool, { ...load, durationS: flags.warmupS });
   const redis0 = await bench.redis.counters();
   const host0 = hostTicks();
+  const interrupts0 = crossCpuInterrupts();
   const ours0 = benchCpuUs();
   const cpu0 = cpuSnapshot(row.pid);
   const redisCpu0 = cpuSnapshot(bench.redis.pid);
@@ -301,6 +310,7 @@ async function measure(
   const redisCpu1 = cpuSnapshot(bench.redis.pid);
   const ours1 = benchCpuUs();
   const host1 = hostTicks();
+  const interrupts1 = crossCpuInterrupts();
   const redis1 = await bench.redis.counters();
   const requests = Math.max(1, result.requests);
   // what the rest of the machine (other users of the shared box) used meanwhile, as a share of all its CPU time
@@ -321,6 +331,7 @@ async function measure(
     // minus the INFO of the first reading, counted in the second
     redisCmdsPerReq: (redis1.commands - redis0.commands - 1) / requests,
     redisScriptsPerReq: (redis1.scripts - redis0.scripts) / requests,
+    interruptsPerReq: (interrupts1 - interrupts0) / requests,
     neighbourShare: Math.max(0, neighbours),
     stealShare: hostLoad(host0, host1).steal,
     ...(logBytesPerReq === undefined ? {} : { logBytesPerReq }),

@@ -211,6 +211,26 @@ export function hostTicks(): HostTicks {
   return { busy, total: busy + (idle ?? 0) + (iowait ?? 0) + (steal ?? 0), steal: steal ?? 0 };
 }
 
+/**
+ * Interrupts one CPU sent another to wake a task there (Linux's RES and CAL lines of /proc/interrupts, every CPU):
+ * on loopback, a write to a client or backend that sleeps on the other CPU costs one. Machine-wide.
+ */
+export function crossCpuInterrupts(): number {
+  return countCrossCpuInterrupts(readFileSync("/proc/interrupts", "utf8"));
+}
+
+/** The RES and CAL counts of a /proc/interrupts text, summed over its CPUs; NaN when it has neither line. */
+export function countCrossCpuInterrupts(text: string): number {
+  let total = Number.NaN;
+  for (const line of text.split("\n")) {
+    const match = /^\s*(RES|CAL):((?:\s+\d+)+)/.exec(line);
+    if (match === null) continue;
+    const counts = (match[2] ?? "").trim().split(/\s+/).map(Number);
+    total = (Number.isNaN(total) ? 0 : total) + counts.reduce((sum, n) => sum + n, 0);
+  }
+  return total;
+}
+
 /** The share of the machine's CPU time that was busy between two readings, and the share the hypervisor stole. */
 export function hostLoad(before: HostTicks, after: HostTicks): { busy: number; steal: number } {
   const total = after.total - before.total;
