@@ -30,7 +30,10 @@ test("answers of one turn all arrive whole, each to its own client, empty ones i
     res.writeHead(200, { "content-length": body?.length ?? 0 });
     endAtTurnEnd(res, body);
   });
-  t.teardown(() => server.close());
+  t.teardown(() => {
+    server.closeAllConnections();
+    server.close();
+  });
   const paths = [...Array.from({ length: 40 }, (_, i) => `/r${i}`), "/empty"];
   const replies = await Promise.all(paths.map((path) => fetchBody(port, path)));
   t.deepEqual(
@@ -50,7 +53,10 @@ test("an answer whose connection is gone before the turn ends is dropped; the ot
       res.destroy(); // as the client's going away does, between the backend's answer and the end of the turn
     }
   });
-  t.teardown(() => server.close());
+  t.teardown(() => {
+    server.closeAllConnections();
+    server.close();
+  });
   const [first, dropped, last] = await Promise.allSettled([
     fetchBody(port, "/a"),
     fetchBody(port, "/gone"),
