@@ -212,20 +212,21 @@ export function hostTicks(): HostTicks {
 }
 
 /**
- * Interrupts one CPU sent another to wake a task there (Linux's RES and CAL lines of /proc/interrupts, every CPU):
- * on loopback, a write to a client or backend that sleeps on the other CPU costs one. Machine-wide.
+ * Interrupts one CPU sent another to wake a task there (/proc/interrupts: x86's RES and CAL, arm64's IPI lines of
+ * the same names), every CPU: on loopback, a write to a client or backend that sleeps on the other CPU costs one.
+ * Machine-wide.
  */
 export function crossCpuInterrupts(): number {
   return countCrossCpuInterrupts(readFileSync("/proc/interrupts", "utf8"));
 }
 
-/** The RES and CAL counts of a /proc/interrupts text, summed over its CPUs; NaN when it has neither line. */
+/** The rescheduling and function-call interrupts of a /proc/interrupts text, summed over its CPUs; NaN if none. */
 export function countCrossCpuInterrupts(text: string): number {
   let total = Number.NaN;
   for (const line of text.split("\n")) {
-    const match = /^\s*(RES|CAL):((?:\s+\d+)+)/.exec(line);
+    const match = /^\s*[A-Z0-9]+:((?:\s+\d+)+)\s+(Rescheduling|Function call) interrupts\s*$/.exec(line);
     if (match === null) continue;
-    const counts = (match[2] ?? "").trim().split(/\s+/).map(Number);
+    const counts = (match[1] ?? "").trim().split(/\s+/).map(Number);
     total = (Number.isNaN(total) ? 0 : total) + counts.reduce((sum, n) => sum + n, 0);
   }
   return total;

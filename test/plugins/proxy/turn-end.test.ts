@@ -25,10 +25,12 @@ function fetchBody(port: number, path: string): Promise<{ status: number; body: 
 }
 
 test("answers of one turn all arrive whole, each to its own client, empty ones included", async (t) => {
+  let endedAtOnce = 0;
   const { server, port } = await serve((path, res) => {
     const body = path === "/empty" ? undefined : Buffer.from(`answer for ${path}`);
     res.writeHead(200, { "content-length": body?.length ?? 0 });
     endAtTurnEnd(res, body);
+    if (res.writableEnded) endedAtOnce++;
   });
   t.teardown(() => {
     server.closeAllConnections();
@@ -40,6 +42,7 @@ test("answers of one turn all arrive whole, each to its own client, empty ones i
     replies,
     paths.map((path) => ({ status: 200, body: path === "/empty" ? "" : `answer for ${path}` })),
   );
+  t.is(endedAtOnce, 0, "an answer was ended where it was handed over, not at the end of the turn");
 });
 
 test("an answer whose connection is gone before the turn ends is dropped; the others are sent", async (t) => {
@@ -65,5 +68,5 @@ test("an answer whose connection is gone before the turn ends is dropped; the ot
   t.deepEqual(first, { status: "fulfilled", value: { status: 200, body: "answer for /a" } });
   t.deepEqual(last, { status: "fulfilled", value: { status: 200, body: "answer for /b" } });
   t.is(dropped.status, "rejected", "the client of the dropped answer sees its connection end without an answer");
-  t.false(gone?.writableFinished, "nothing was written to the destroyed response");
+  t.false(gone?.writableEnded, "the destroyed response was not ended (nor written to)");
 });
