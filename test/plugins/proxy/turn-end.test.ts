@@ -1,26 +1,21 @@
 import { createServer, get, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import test from "ava";
 import { endAtTurnEnd } from "../../../src/plugins/proxy/turn-end.js";
+import { closeServer, listen, replyOf } from "../../helpers/servers.js";
 
 // Answers ended at the end of the event-loop turn, over real sockets: every one arrives whole and to its own client,
 // and one whose client went away before the turn ended is dropped without harming the others.
 
 async function serve(answer: (path: string, res: ServerResponse) => void) {
   const server = createServer((req, res) => answer(req.url ?? "", res));
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return { server, port };
+  return { server, port: await listen(server) };
 }
 
 function fetchBody(port: number, path: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    get({ host: "127.0.0.1", port, path }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (chunk: Buffer) => chunks.push(chunk));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
-      res.on("error", reject);
-    }).on("error", reject);
+    get({ host: "127.0.0.1", port, path }, (res) =>
+      replyOf(res).then(({ status, body }) => resolve({ status, body }), reject),
+    ).on("error", reject);
   });
 }
 
@@ -32,10 +27,7 @@ test("answers of one turn all arrive whole, each to its own client, empty ones i
     endAtTurnEnd(res, body);
     if (res.writableEnded) endedAtOnce++;
   });
-  t.teardown(() => {
-    server.closeAllConnections();
-    server.close();
-  });
+  t.teardown(() => closeServer(server));
   const paths = [...Array.from({ length: 40 }, (_, i) => `/r${i}`), "/empty"];
   const replies = await Promise.all(paths.map((path) => fetchBody(port, path)));
   t.deepEqual(
@@ -56,10 +48,7 @@ test("an answer whose connection is gone before the turn ends is dropped; the ot
       res.destroy(); // as the client's going away does, between the backend's answer and the end of the turn
     }
   });
-  t.teardown(() => {
-    server.closeAllConnections();
-    server.close();
-  });
+  t.teardown(() => closeServer(server));
   const [first, dropped, last] = await Promise.allSettled([
     fetchBody(port, "/a"),
     fetchBody(port, "/gone"),
