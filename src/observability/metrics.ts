@@ -49,6 +49,8 @@ interface CacheStats {
 }
 
 const SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+/** A Redis round trip on one host takes a fraction of a millisecond: the limit's wait needs finer buckets. */
+const LIMIT_WAIT_SECONDS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
 
 /**
  * The gateway's Prometheus metrics, fed by onRequestEnd (one call per finished request, from ctx and the facts the
@@ -89,6 +91,12 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}): Gatew
     name: "portcullis_backend_errors_total",
     help: "Backend failures by kind: unavailable (refused, reset), timeout, bad_response (not HTTP, TLS), interrupted (mid-body), status_5xx (it answered >= 500); and by stage: auth (token lookup), help (capabilities), proxy (forwarding)",
     labelNames: ["kind", "stage"] as const,
+    registers,
+  });
+  const limitWait = new TallyHistogram({
+    name: "portcullis_ratelimit_wait_seconds",
+    help: "Time a request waited for its rate-limit decision: with Redis, the gathering of a turn's takes and the script's round trip",
+    buckets: LIMIT_WAIT_SECONDS,
     registers,
   });
   const decisions = new TallyCounter({
@@ -160,8 +168,9 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}): Gatew
       const status = ctx.res.headersSent ? String(ctx.res.statusCode) : "aborted";
       requests.add(route, methodClass(ctx.req.method), status);
       duration.observe((performance.now() - ctx.startedAt) / 1000, route);
-      const { backendMs, backendStatus, backendError, rateLimit } = ctx.logFields;
+      const { backendMs, backendStatus, backendError, rateLimit, rateLimitMs } = ctx.logFields;
       if (typeof backendMs === "number") backendDuration.observe(backendMs / 1000);
+      if (typeof rateLimitMs === "number") limitWait.observe(rateLimitMs / 1000);
       if (isBackendError(backendError)) backendErrors.inc(backendError);
       else if (typeof backendStatus === "number" && backendStatus >= 500) {
         backendErrors.inc({ kind: "status_5xx", stage: "proxy" });

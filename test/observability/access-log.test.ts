@@ -51,6 +51,8 @@ test("one access line per request with id, method, normalized path, status, time
   t.is(typeof line.durationMs, "number");
   t.is(typeof line.backendMs, "number");
   t.true((line.durationMs as number) >= (line.backendMs as number));
+  t.is(typeof line.rateLimitMs, "number");
+  t.true((line.durationMs as number) >= (line.rateLimitMs as number));
   t.regex(String((line.client as { tokenId?: string }).tokenId), /^[A-Za-z0-9_-]{16}$/);
   t.false(JSON.stringify(line).includes("version=2"), "the query string is not logged");
 });

@@ -78,6 +78,9 @@ test("/metrics parses as Prometheus text and its counters move with traffic; no 
   t.is(requests({ route: "auth/token", status: "200" }), 1);
   t.is(sampleValue(families, "portcullis_request_duration_seconds_count", { route: "secret" }), 4);
   t.is(sampleValue(families, "portcullis_backend_duration_seconds_count"), 5);
+  // the three requests the rule saw (two allowed, one denied) each waited for a decision; the one auth refused did not
+  t.is(sampleValue(families, "portcullis_ratelimit_wait_seconds_count"), 3);
+  t.is(families.get("portcullis_ratelimit_wait_seconds")?.type, "histogram");
   t.is(sampleValue(families, "portcullis_backend_errors_total", { kind: "status_5xx", stage: "proxy" }), 1);
   const decisions = (decision: string) =>
     sampleValue(families, "portcullis_ratelimit_decisions_total", { rule: "reads", decision, source: "memory" });
