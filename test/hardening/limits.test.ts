@@ -82,33 +82,41 @@ test("a declared or chunked body over maxBodyBytes is a 413 in the errors shape"
   t.is(backend.requests.length, 0);
 });
 
-test("headers dripped slower than headersTimeout: 408 in the errors shape within the timeout + 1 s", async (t) => {
-  const { gw } = await setup(t, { limits: { headersTimeoutMs: 1_000, requestTimeoutMs: 3_000 } });
-  const drip = ["GET /v1/secret/a HTTP/1.1\r\n", ...Array.from({ length: 20 }, (_, i) => `X-${i}: y\r\n`)];
-  const exchange = await rawExchange(gw.port, drip, { gapMs: 150, idleMs: 3_000 });
-  t.true(exchange.closedByServer);
-  t.true(exchange.ms < 2_000, `lived ${Math.round(exchange.ms)} ms`);
-  const reply = onlyReply(exchange.bytes);
-  t.is(reply.status, 408);
-  t.true(reply.first !== undefined && inErrorShape(reply.first));
-});
+// The timing tests run serially: the gateway shares this test process's loop, and another test's setup running
+// meanwhile delays the timeout sweep by as much as the bounds leave (a CI run saw 2 030 ms against 2 000).
+test.serial(
+  "headers dripped slower than headersTimeout: 408 in the errors shape within the timeout + 1 s",
+  async (t) => {
+    const { gw } = await setup(t, { limits: { headersTimeoutMs: 1_000, requestTimeoutMs: 3_000 } });
+    const drip = ["GET /v1/secret/a HTTP/1.1\r\n", ...Array.from({ length: 20 }, (_, i) => `X-${i}: y\r\n`)];
+    const exchange = await rawExchange(gw.port, drip, { gapMs: 150, idleMs: 3_000 });
+    t.true(exchange.closedByServer);
+    t.true(exchange.ms < 2_000, `lived ${Math.round(exchange.ms)} ms`);
+    const reply = onlyReply(exchange.bytes);
+    t.is(reply.status, 408);
+    t.true(reply.first !== undefined && inErrorShape(reply.first));
+  },
+);
 
-test("a body dripped past requestTimeout: 408 in the errors shape, and the backend never gets a whole request", async (t) => {
-  const { gw, backend } = await setup(t, { limits: { headersTimeoutMs: 1_000, requestTimeoutMs: 1_500 } });
-  const head = `PUT /v1/secret/a HTTP/1.1\r\n${H}Content-Length: 100\r\n\r\n`;
-  const exchange = await rawExchange(gw.port, [head, ...Array.from({ length: 30 }, () => "x")], {
-    gapMs: 150,
-    idleMs: 4_000,
-  });
-  t.true(exchange.closedByServer);
-  t.true(exchange.ms < 2_700, `lived ${Math.round(exchange.ms)} ms`);
-  const reply = onlyReply(exchange.bytes);
-  t.is(reply.status, 408);
-  t.true(reply.first !== undefined && inErrorShape(reply.first));
-  t.is(backend.requests.length, 0);
-});
+test.serial(
+  "a body dripped past requestTimeout: 408 in the errors shape, and the backend never gets a whole request",
+  async (t) => {
+    const { gw, backend } = await setup(t, { limits: { headersTimeoutMs: 1_000, requestTimeoutMs: 1_500 } });
+    const head = `PUT /v1/secret/a HTTP/1.1\r\n${H}Content-Length: 100\r\n\r\n`;
+    const exchange = await rawExchange(gw.port, [head, ...Array.from({ length: 30 }, () => "x")], {
+      gapMs: 150,
+      idleMs: 4_000,
+    });
+    t.true(exchange.closedByServer);
+    t.true(exchange.ms < 2_700, `lived ${Math.round(exchange.ms)} ms`);
+    const reply = onlyReply(exchange.bytes);
+    t.is(reply.status, 408);
+    t.true(reply.first !== undefined && inErrorShape(reply.first));
+    t.is(backend.requests.length, 0);
+  },
+);
 
-test("an idle keep-alive connection is closed within keepAliveTimeout + 1 s", async (t) => {
+test.serial("an idle keep-alive connection is closed within keepAliveTimeout + 1 s", async (t) => {
   const { gw } = await setup(t, { limits: { keepAliveTimeoutMs: 1_000 } });
   const socket = await openTls(gw.port);
   let answeredAt = 0;
@@ -125,7 +133,7 @@ for (const [title, drip] of [
   ["a socket that never starts TLS", false],
   ["a ClientHello dripped a byte at a time", true],
 ] as const) {
-  test(`${title} is closed at the handshake timeout`, async (t) => {
+  test.serial(`${title} is closed at the handshake timeout`, async (t) => {
     const { gw } = await setup(t, { limits: { handshakeTimeoutMs: 1_000 } });
     const started = performance.now();
     const socket = connect(gw.port, "127.0.0.1");

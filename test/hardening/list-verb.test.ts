@@ -70,7 +70,7 @@ test("a LIST goes through every stage: without a token it is a 401, outside /v1/
   t.is(backend.requests.length, 0);
 });
 
-test("a LIST whose header block never ends is closed with 408 at the headers timeout", async (t) => {
+test.serial("a LIST whose header block never ends is closed with 408 at the headers timeout", async (t) => {
   const backend = await startBackend();
   t.teardown(() => backend.close());
   const gw = await startGateway({ upstream: { url: backend.url }, limits: { headersTimeoutMs: 1_000 } });

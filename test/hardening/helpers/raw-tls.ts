@@ -7,6 +7,10 @@ export interface RawExchange {
   readonly bytes: Buffer;
   /** Whether the server closed the connection (rather than the exchange ending on `idleMs`). */
   readonly closedByServer: boolean;
+  /**
+   * From the first byte written (the TLS handshake done) to the exchange's end: the server's timeouts count from
+   * the request's first byte, and a handshake on a loaded machine can take tens of milliseconds of the bound.
+   */
   readonly ms: number;
 }
 
@@ -40,8 +44,8 @@ export async function rawExchange(
   chunks: string | Buffer | ReadonlyArray<string | Buffer>,
   options: RawOptions = {},
 ): Promise<RawExchange> {
-  const started = performance.now();
   const socket = await openTls(port);
+  const started = performance.now();
   const received: Buffer[] = [];
   const list = typeof chunks === "string" || Buffer.isBuffer(chunks) ? [chunks] : chunks;
   return new Promise((resolve) => {
