@@ -70,10 +70,10 @@ export function limit(options: LimitPluginOptions): LimitPlugin {
 /**
  * How long the request waited for its decision, for the access line and the wait histogram: with Redis, the
  * gathering of the turn's takes and the script's round trip, which is most of what a limit adds to a request's
- * latency (and its tail, on a busy machine).
+ * latency (and its tail, on a busy machine). To 0.01 ms: the histogram's finest bucket is 0.1 ms.
  */
 function noteWait(ctx: RequestContext, startedAt: number): void {
-  ctx.logFields.rateLimitMs = Math.round((performance.now() - startedAt) * 10) / 10;
+  ctx.logFields.rateLimitMs = Math.round((performance.now() - startedAt) * 100) / 100;
 }
 
 /** Puts the decision on the answer and in the access line; stops a denied request. */
