@@ -95,7 +95,7 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}): Gatew
   });
   const limitWait = new TallyHistogram({
     name: "portcullis_ratelimit_wait_seconds",
-    help: "Time a request waited for its rate-limit decision: with Redis, the gathering of a turn's takes and the script's round trip",
+    help: "Time a request waited for rate-limit decisions (its rules', and the token-lookup budget's before a lookup): with Redis, the gathering of a turn's takes and the script's round trip",
     buckets: LIMIT_WAIT_SECONDS,
     registers,
   });

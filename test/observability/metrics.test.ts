@@ -78,9 +78,20 @@ test("/metrics parses as Prometheus text and its counters move with traffic; no 
   t.is(requests({ route: "auth/token", status: "200" }), 1);
   t.is(sampleValue(families, "portcullis_request_duration_seconds_count", { route: "secret" }), 4);
   t.is(sampleValue(families, "portcullis_backend_duration_seconds_count"), 5);
-  // the three requests the rule saw (two allowed, one denied) each waited for a decision; the one auth refused did not
-  t.is(sampleValue(families, "portcullis_ratelimit_wait_seconds_count"), 3);
+  // the wait for rate-limit decisions, as the access lines give it in ms: the rule's three requests (the first one's
+  // token lookup also waited for the lookup budget), and the bad token's budget take before its lookup
   t.is(families.get("portcullis_ratelimit_wait_seconds")?.type, "histogram");
+  const waits = gw.logs.flatMap((line) =>
+    line.msg === "request" && typeof line.rateLimitMs === "number" ? [line.rateLimitMs] : [],
+  );
+  t.is(waits.length, 4);
+  const wait = (suffix: string, labels: Record<string, string> = {}) =>
+    sampleValue(families, `portcullis_ratelimit_wait_seconds_${suffix}`, labels);
+  t.is(wait("count"), 4);
+  t.true(Math.abs(wait("sum") - waits.reduce((a, b) => a + b, 0) / 1000) < 1e-9, "the sum is in seconds");
+  for (const le of ["0.0001", "0.001", "0.01"]) {
+    t.is(wait("bucket", { le }), waits.filter((ms) => ms / 1000 <= Number(le)).length, `le=${le}`);
+  }
   t.is(sampleValue(families, "portcullis_backend_errors_total", { kind: "status_5xx", stage: "proxy" }), 1);
   const decisions = (decision: string) =>
     sampleValue(families, "portcullis_ratelimit_decisions_total", { rule: "reads", decision, source: "memory" });

@@ -103,6 +103,10 @@ test("limit: a denied request gets 429, Retry-After and the headers, and never r
   t.is(reached.length, 2);
   const fact = logs.at(-1)?.rateLimit;
   t.like(factValue(fact), { allowed: false, source: "memory" });
+  t.true(
+    logs.every((fields) => typeof fields.rateLimitMs === "number"),
+    "every request waited for a decision",
+  );
   const { retryAfterMs } = factValue(fact) as { retryAfterMs: number };
   t.true(retryAfterMs > 20_000 && retryAfterMs <= 30_000, `retryAfterMs ${retryAfterMs}`); // a burst refill: 30 s
   // the JSON the access line splices in is what JSON.stringify writes of the value, key order included
@@ -128,11 +132,13 @@ test("limit: legacy RateLimit-Limit/-Remaining/-Reset name the tightest policy",
 
 test("limit: a limiter that fails answers 503 with Retry-After, not 500", async (t) => {
   const broken: Limiter = { take: () => Promise.reject(new Error("ECONNREFUSED")), close: () => Promise.resolve() };
-  const { get, reached } = await gateway(t, broken);
+  const { get, reached, logs } = await gateway(t, broken);
   const res = await get("/v1/secret/foo");
   t.is(res.status, 503);
   t.is(res.headers.get("retry-after"), "1");
   t.is(reached.length, 0);
+  // how long the request waited for the limiter is logged (and counted in the wait histogram) when it fails too
+  t.is(typeof logs.at(-1)?.rateLimitMs, "number");
 });
 
 test("limit: a limiter that throws instead of rejecting also answers 503", async (t) => {
@@ -142,11 +148,12 @@ test("limit: a limiter that throws instead of rejecting also answers 503", async
     },
     close: () => Promise.resolve(),
   };
-  const { get, reached } = await gateway(t, broken);
+  const { get, reached, logs } = await gateway(t, broken);
   const res = await get("/v1/secret/foo");
   t.is(res.status, 503);
   t.deepEqual(await res.json(), { errors: ["rate limiting is unavailable, try again later"] });
   t.is(reached.length, 0);
+  t.is(typeof logs.at(-1)?.rateLimitMs, "number");
 });
 
 test("limit: a rule that fails closed while Redis is down answers 503, the client is not at fault", async (t) => {

@@ -2,7 +2,7 @@ import type { RequestContext } from "../../pipeline/context.js";
 import type { KeyBuilder } from "../../ratelimit/keys.js";
 import type { LimitDecision, Limiter } from "../../ratelimit/limiter.js";
 import { type CompiledRule, compileRules } from "../../ratelimit/rules.js";
-import { refusal, unavailable } from "../limit.js";
+import { noteLimitWait, refusal, unavailable } from "../limit.js";
 
 // A made-up token costs the backend a lookup-self (the negative cache only helps when a token repeats), so a client
 // sending a new one with every request could make the gateway flood the backend with lookups, or guess tokens as
@@ -42,10 +42,13 @@ export function lookupGuard(
   return {
     async admit(ctx) {
       let decision: LimitDecision;
+      const startedAt = performance.now();
       try {
         decision = await limiter.take({ entries: [{ rule, key: keys.keyFor(rule, ctx.identity) }] });
       } catch (error) {
         throw unavailable(1, error); // a bare RedisLimiter with Redis down (FallbackLimiter never throws)
+      } finally {
+        noteLimitWait(ctx, startedAt);
       }
       if (decision.allowed) return;
       ctx.logFields.rateLimit = {
