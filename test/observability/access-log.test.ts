@@ -1,7 +1,7 @@
 import test from "ava";
 import { type Responder, startBackend, TEST_TOKEN, vaultLikeOk } from "../helpers/backend.js";
 import { startGateway } from "../helpers/gateway.js";
-import { eventually } from "../plugins/proxy/suite.js";
+import { eventually } from "../helpers/wait.js";
 import { startRunning } from "./harness.js";
 
 const LOGIN_TOKEN = "hvs.login-issued-token-4242";

@@ -101,10 +101,4 @@ export async function download(gw: TestGateway, path: string): Promise<Download>
   return { status: res.statusCode ?? 0, headers: res.headers, bytes, sha256: hash.digest("hex") };
 }
 
-/** Resolves true once `check` holds, false after `ms`. */
-export async function eventually(check: () => boolean, ms = 2_000): Promise<boolean> {
-  for (const end = performance.now() + ms; performance.now() < end; await sleep(10)) if (check()) return true;
-  return check();
-}
-
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+export { eventually, sleep } from "../../helpers/wait.js";
